@@ -1,0 +1,5 @@
+// Placeholder: implemented in its own change.
+import type { PacketContext } from '../core/packet.ts';
+export function decodeDNS(_p: PacketContext, _b: Uint8Array, _off: number, _end: number): number {
+  return -1;
+}

@@ -1,0 +1,51 @@
+/**
+ * Ethernet II and IEEE 802.1Q / 802.1ad VLAN tags.
+ *
+ * Ethernet II (IEEE 802.3, https://standards.ieee.org/ieee/802.3/):
+ *   dst:48  src:48  ethertype:16            (14 bytes)
+ * A type field below 0x0600 is an 802.3 length: an LLC frame follows, kept as payload.
+ * VLAN tag (IEEE 802.1Q), which sits where the EtherType was:
+ *   pcp:3  dei:1  vid:12  ethertype:16       (4 bytes after the TPID 0x8100 / 0x88a8)
+ */
+import { LAYER_ETHERNET, LAYER_VLAN, layerBit } from '../core/layers.ts';
+import type { PacketContext } from '../core/packet.ts';
+import { MAX_VLANS } from '../core/packet.ts';
+import { SPACE_ETHERTYPE, u16 } from './decoder.ts';
+
+/** Ethernet II header length. */
+export const ETH_HEADER_LEN = 14;
+/** VLAN tag length (TCI + inner EtherType). */
+export const VLAN_TAG_LEN = 4;
+/** Smallest value of the type field that is an EtherType rather than an 802.3 length. */
+export const ETH_MIN_ETHERTYPE = 0x0600;
+
+export function decodeEthernet(p: PacketContext, b: Uint8Array, off: number, end: number): number {
+  if (end - off < ETH_HEADER_LEN) {
+    p.anomaly('eth.truncated');
+    return -1;
+  }
+  p.layers |= layerBit(LAYER_ETHERNET);
+  p.ethOff = off;
+  const type = u16(b, off + 12);
+  p.ethType = type;
+  if (type < ETH_MIN_ETHERTYPE) return off + ETH_HEADER_LEN; // 802.3 length + LLC: payload
+  p.nextSpace = SPACE_ETHERTYPE;
+  p.nextKey = type;
+  return off + ETH_HEADER_LEN;
+}
+
+export function decodeVLAN(p: PacketContext, b: Uint8Array, off: number, end: number): number {
+  if (end - off < VLAN_TAG_LEN) {
+    p.anomaly('vlan.truncated');
+    return -1;
+  }
+  p.layers |= layerBit(LAYER_VLAN);
+  if (p.vlanCount < MAX_VLANS) p.vlanIds[p.vlanCount++] = u16(b, off) & 0x0fff;
+  else p.anomaly('vlan.too_many');
+  const type = u16(b, off + 2);
+  p.ethType = type;
+  if (type < ETH_MIN_ETHERTYPE) return off + VLAN_TAG_LEN;
+  p.nextSpace = SPACE_ETHERTYPE;
+  p.nextKey = type;
+  return off + VLAN_TAG_LEN;
+}

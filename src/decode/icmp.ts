@@ -1,0 +1,8 @@
+// Placeholder: implemented in its own change.
+import type { PacketContext } from '../core/packet.ts';
+export function decodeICMP(_p: PacketContext, _b: Uint8Array, _off: number, _end: number): number {
+  return -1;
+}
+export function decodeICMPv6(_p: PacketContext, _b: Uint8Array, _off: number, _end: number): number {
+  return -1;
+}
