@@ -37,7 +37,7 @@ export const ANOMALIES: readonly AnomalyInfo[] = [
   { code: 'ipv4.opt_invalid', description: 'IPv4 option with a bad length' },
   { code: 'ipv6.truncated', description: 'IPv6 header, payload or extension header cut short' },
   { code: 'ipv6.version_invalid', description: 'IPv6 EtherType but version nibble is not 6' },
-  { code: 'ipv6.ext_too_many', description: 'more IPv6 extension headers than the decoder follows' },
+  { code: 'ipv6.ext_too_many', description: 'IPv6 extension-header chain longer than the decoder follows (256)' },
   { code: 'icmp.truncated', description: 'ICMP header cut short' },
   { code: 'icmpv6.truncated', description: 'ICMPv6 header cut short' },
   { code: 'tcp.truncated', description: 'TCP header cut short' },
@@ -53,7 +53,22 @@ export const ANOMALIES: readonly AnomalyInfo[] = [
   { code: 'erspan.truncated', description: 'ERSPAN header cut short' },
   { code: 'vxlan.truncated', description: 'VXLAN header cut short' },
   { code: 'geneve.truncated', description: 'Geneve header or options cut short' },
+  { code: 'nflog.truncated', description: 'NFLOG header or TLV cut short' },
   { code: 'tls.truncated', description: 'TLS ClientHello cut short before the SNI' },
+  {
+    code: 'ipv6.len_invalid',
+    description: 'IPv6 payload length or an extension header length beyond the bytes of a whole datagram',
+  },
+  { code: 'erspan.version_invalid', description: 'ERSPAN version not 1 (type II) or 2 (type III)' },
+  { code: 'geneve.version_invalid', description: 'Geneve version not 0' },
+  { code: 'raw.truncated', description: 'raw IP link type with an empty frame' },
+  { code: 'pppoe.len_invalid', description: 'PPPoE length field beyond the frame or too short for the PPP protocol' },
+  {
+    code: 'dns.rdata_invalid',
+    description: 'DNS record data does not fit its type (A/AAAA length, name or string past RDLENGTH)',
+  },
+  { code: 'tls.len_invalid', description: 'TLS ClientHello length field runs past the structure holding it' },
+  { code: 'http.truncated', description: 'HTTP request cut short by the capture before the Host header' },
 ];
 
 const KNOWN = new Set(ANOMALIES.map((a) => a.code));

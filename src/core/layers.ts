@@ -36,7 +36,11 @@ export const LAYER_ERSPAN = 23;
 export const LAYER_PAYLOAD = 24;
 /** A link type or encapsulation we do not decode; the record keeps what came before it. */
 export const LAYER_UNKNOWN = 25;
-export const LAYER_COUNT = 26;
+export const LAYER_GTP = 26;
+export const LAYER_TEREDO = 27;
+export const LAYER_NFLOG = 28;
+/** Ids stay below 31 so the presence mask is a small integer. */
+export const LAYER_COUNT = 29;
 
 /** Human names, indexed by layer id; used by `stats` for the protocol hierarchy. */
 export const LAYER_NAMES: readonly string[] = [
@@ -66,6 +70,9 @@ export const LAYER_NAMES: readonly string[] = [
   'erspan',
   'data',
   'unknown',
+  'gtp',
+  'teredo',
+  'nflog',
 ];
 
 /** Presence bit of a layer id. Ids stay below 31 so the mask fits a small integer. */

@@ -38,7 +38,7 @@ export class Frame {
 
 /** Counters a parser keeps about the container, for `stats` and the heartbeat. */
 export interface ContainerStats {
-  format: 'pcap' | 'pcapng';
+  format: 'pcap' | 'pcapng' | 'snoop';
   /** Byte order of the (last) section: 'le' or 'be'. */
   byteOrder: 'le' | 'be';
   sections: number;

@@ -24,6 +24,7 @@ import {
 import { decodeDNS } from './dns.ts';
 import { decodeEthernet, decodeVLAN } from './ethernet.ts';
 import { decodeERSPAN, decodeGRE } from './gre.ts';
+import { decodeGTP } from './gtp.ts';
 import { decodeHTTP } from './http.ts';
 import { decodeICMP, decodeICMPv6 } from './icmp.ts';
 import { decodeIPv4, decodeIPv4Tunnel } from './ipv4.ts';
@@ -38,7 +39,9 @@ import {
   decodePPPSerial,
   decodeRawIP,
 } from './link.ts';
+import { decodeNFLOG } from './nflog.ts';
 import { decodeTCP } from './tcp.ts';
+import { decodeTeredo } from './teredo.ts';
 import { decodeTLS } from './tls.ts';
 import { decodeUDP } from './udp.ts';
 import { decodeGeneve, decodeVXLAN } from './udp-tunnels.ts';
@@ -75,11 +78,13 @@ LINK[108] = decodeNull; // LINKTYPE_LOOP: OpenBSD loopback, network-order family
 LINK[113] = decodeLinuxSLL; // LINKTYPE_LINUX_SLL
 LINK[228] = decodeIPv4; // LINKTYPE_IPV4
 LINK[229] = decodeIPv6; // LINKTYPE_IPV6
+LINK[239] = decodeNFLOG; // LINKTYPE_NFLOG
 LINK[276] = decodeLinuxSLL2; // LINKTYPE_LINUX_SLL2
 
 // ---- EtherTypes ----
 ETHERTYPE[0x0800] = decodeIPv4;
 ETHERTYPE[0x0806] = decodeARP;
+ETHERTYPE[0x8035] = decodeARP; // RARP: same layout, opcodes 3 and 4
 ETHERTYPE[0x8100] = decodeVLAN; // 802.1Q
 ETHERTYPE[0x88a8] = decodeVLAN; // 802.1ad service tag
 ETHERTYPE[0x9100] = decodeVLAN; // pre-standard QinQ
@@ -90,6 +95,7 @@ ETHERTYPE[0x8864] = decodePPPoE; // PPPoE session stage
 ETHERTYPE[0x6558] = decodeEthernet; // transparent Ethernet bridging (GRE, NVGRE)
 ETHERTYPE[0x88be] = decodeERSPAN; // ERSPAN type II
 ETHERTYPE[0x22eb] = decodeERSPAN; // ERSPAN type III
+ETHERTYPE[0x880b] = decodePPPSerial; // PPP in enhanced GRE (PPTP)
 
 // ---- IP protocols ----
 IPPROTO[1] = decodeICMP;
@@ -109,6 +115,8 @@ PPP[0x0281] = decodeMPLS;
 UDP_PORT[4789] = decodeVXLAN; // IANA VXLAN
 UDP_PORT[8472] = decodeVXLAN; // Linux kernel's historical VXLAN port
 UDP_PORT[6081] = decodeGeneve;
+UDP_PORT[2152] = decodeGTP; // GTP-U
+UDP_PORT[3544] = decodeTeredo;
 UDP_APP[53] = decodeDNS;
 UDP_APP[5353] = decodeDNS; // mDNS
 UDP_APP[5355] = decodeDNS; // LLMNR

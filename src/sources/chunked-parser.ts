@@ -5,10 +5,16 @@
  * `[start, end)` and return the offset of the first byte not consumed. Whatever is left is kept
  * in a carry buffer and parsed again with the next chunk, so a record may straddle chunks and
  * memory stays at one chunk plus one record. Chunks without carry are parsed in place (no copy).
+ * During `parse`, `offset` is the file offset of `buf[start]`, so `offset + (o - start)` names a
+ * byte in messages.
  */
+import type { PipelineError } from '../core/errors.ts';
 import { TruncatedCaptureError } from '../core/errors.ts';
 import type { ContainerStats, FrameCallback } from '../core/source.ts';
 import { Frame } from '../core/source.ts';
+
+/** Warnings kept in `stats.warnings`; a damaged file could otherwise grow the list without bound. */
+export const MAX_WARNINGS = 100;
 
 export abstract class ChunkedParser {
   protected readonly onFrame: FrameCallback;
@@ -32,6 +38,28 @@ export abstract class ChunkedParser {
   /** Name of the unit that was cut short, for messages: 'record' or 'block'. */
   protected abstract readonly unitName: string;
 
+  /**
+   * The error `end()` throws when the input is over, nothing was damaged and `present` bytes of
+   * an unfinished unit are left (0 when the input ended on a unit boundary); `null` for a clean
+   * end. The default reports a truncation when `present > 0`. A subclass overrides it to report
+   * an input too short to hold its file header as a format error instead.
+   */
+  protected endError(present: number): PipelineError | null {
+    if (present === 0) return null;
+    return new TruncatedCaptureError(
+      `capture truncated at byte ${this.offset}: the last ${this.unitName} is cut short (${present} bytes of it present); ${this.frames} packets before it were read`,
+      this.offset,
+      this.frames,
+    );
+  }
+
+  /** Record a recoverable problem in `stats.warnings`, keeping at most `MAX_WARNINGS`. */
+  protected warn(message: string): void {
+    const w = this.stats.warnings;
+    if (w.length < MAX_WARNINGS) w.push(message);
+    else if (w.length === MAX_WARNINGS) w.push('further warnings not recorded');
+  }
+
   push(chunk: Uint8Array): void {
     if (this.damaged !== '' || chunk.length === 0) return;
     let buf = chunk;
@@ -52,7 +80,8 @@ export abstract class ChunkedParser {
     const rest = len - used;
     if (rest > 0 && this.damaged === '') {
       if (buf === this.carry) {
-        this.carry.copyWithin(0, used, len);
+        // Nothing consumed (a unit still incomplete): the carry is already in place.
+        if (used > 0) this.carry.copyWithin(0, used, len);
       } else {
         if (this.carry.length < rest) this.carry = new Uint8Array(Math.max(rest, 64 * 1024));
         this.carry.set(chunk.subarray(used, len));
@@ -69,12 +98,7 @@ export abstract class ChunkedParser {
         this.frames,
       );
     }
-    if (this.carryLen > 0) {
-      throw new TruncatedCaptureError(
-        `capture truncated at byte ${this.offset}: the last ${this.unitName} is cut short (${this.carryLen} bytes of it present); ${this.frames} packets before it were read`,
-        this.offset,
-        this.frames,
-      );
-    }
+    const err = this.endError(this.carryLen);
+    if (err !== null) throw err;
   }
 }

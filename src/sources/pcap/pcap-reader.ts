@@ -3,11 +3,17 @@
  *
  * File header, 24 bytes (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/):
  *   magic:32  version_major:16  version_minor:16  thiszone:32  sigfigs:32  snaplen:32
- *   linktype:32 (low 16 bits: link type; bits 26-31: FCS length, bit 28 presence flag)
+ *   linktype:32 (bits 0-15: link type; 16-25: reserved; 26: FCS length present; 28-31: FCS length)
  * Record header, 16 bytes:
  *   ts_sec:32  ts_frac:32 (µs, or ns with the nanosecond magic)  incl_len:32  orig_len:32
  * Magic 0xa1b2c3d4 (µs) or 0xa1b23c4d (ns), read in either byte order; the order that matches
  * is the file's. Modified (Kuznetzov, 0xa1b2cd34) and other magics are refused with a clear error.
+ *
+ * Departures from tshark, both following the draft rather than refusing data: non-zero reserved
+ * link-type bits are ignored with a warning (the draft says readers MUST ignore them; tshark and
+ * libpcap refuse the file), and a fraction of a second out of range (µs >= 10^6, ns >= 10^9) is
+ * carried into the seconds with a warning, so `tsNanos` is always below 10^9 (tshark prints the
+ * raw fraction, or wraps it).
  */
 import { PipelineError } from '../../core/errors.ts';
 import type { ContainerStats } from '../../core/source.ts';
@@ -22,6 +28,8 @@ export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
 export const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
 export const PCAP_FILE_HEADER_LEN = 24;
 export const PCAP_RECORD_HEADER_LEN = 16;
+/** Link-type field bits 16-25: reserved, to be ignored by readers. */
+const PCAP_LINKTYPE_RESERVED_MASK = 0x03ff0000;
 
 /** True when the first four bytes are a classic pcap magic in either byte order. */
 export function isPcapMagic(b: Uint8Array): boolean {
@@ -89,10 +97,26 @@ export class PcapReader extends ChunkedParser {
     if (maj !== 2) throw new PipelineError('PCS_SOURCE_FORMAT', `unsupported pcap version ${maj}.${min}`);
     this.snaplen = this.u32(b, o + 16);
     // Upper bits carry FCS information; the link type is the low 16 bits.
-    this.linkType = this.u32(b, o + 20) & 0xffff;
+    const lt = this.u32(b, o + 20);
+    if ((lt & PCAP_LINKTYPE_RESERVED_MASK) !== 0) {
+      this.warn(
+        `link-type field 0x${lt.toString(16).padStart(8, '0')} has reserved bits set; ignored, link type ${lt & 0xffff}`,
+      );
+    }
+    this.linkType = lt & 0xffff;
     this.frame.linkType = this.linkType;
     this.frame.tsDigits = this.nanos ? 9 : 6;
     this.frame.interfaceId = 0;
+  }
+
+  protected endError(present: number): PipelineError | null {
+    if (this.headerDone) return super.endError(present);
+    return new PipelineError(
+      'PCS_SOURCE_FORMAT',
+      present === 0
+        ? 'not a pcap file: the input is empty'
+        : `not a pcap file: the input ends inside its ${PCAP_FILE_HEADER_LEN}-byte file header (${present} bytes)`,
+    );
   }
 
   protected parse(b: Uint8Array, start: number, end: number): number {
@@ -131,8 +155,17 @@ export class PcapReader extends ChunkedParser {
       f.off = o + PCAP_RECORD_HEADER_LEN;
       f.caplen = incl;
       f.wirelen = orig;
+      let nanos = frac * scale;
+      if (nanos >= 1e9) {
+        const carry = Math.floor(nanos / 1e9);
+        this.warn(
+          `record ${this.frames + 1}: fraction ${frac} ${this.nanos ? 'ns' : 'µs'} is a second or more; ${carry} s carried into the seconds`,
+        );
+        sec += carry;
+        nanos -= carry * 1e9;
+      }
       f.tsSec = sec;
-      f.tsNanos = frac * scale;
+      f.tsNanos = nanos;
       this.frames++;
       this.onFrame(f);
       o += PCAP_RECORD_HEADER_LEN + incl;
