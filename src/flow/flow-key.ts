@@ -1,0 +1,95 @@
+/**
+ * Bidirectional flow keys as ten 32-bit words, built without strings or BigInts.
+ *
+ *   word 0      protocol | ip_version << 8
+ *   words 1-4   endpoint A address (IPv4: word 1 only, the rest 0)
+ *   words 5-8   endpoint B address
+ *   word 9      port A << 16 | port B
+ *
+ * Direction is normalised by ordering the (address, port) pairs, so both directions of a
+ * conversation build the same key; `forward` says whether the packet went A -> B.
+ * Ports are 0 for protocols without them. The hash is seeded at random per process so crafted
+ * traffic cannot aim collisions at the table (the table still compares whole keys).
+ */
+import type { PacketContext } from '../core/packet.ts';
+
+export const FLOW_KEY_WORDS = 10;
+
+const SEED = (Math.random() * 0x100000000) >>> 0;
+
+/** Compare endpoint (addrX, portX) with (addrY, portY), IPv4 or IPv6 words. */
+function compareEndpoints(x: Uint32Array | number, px: number, y: Uint32Array | number, py: number): number {
+  if (typeof x === 'number') {
+    const yy = y as number;
+    if (x !== yy) return x < yy ? -1 : 1;
+  } else {
+    const yy = y as Uint32Array;
+    for (let i = 0; i < 4; i++) if (x[i] !== yy[i]) return x[i]! < yy[i]! ? -1 : 1;
+  }
+  return px === py ? 0 : px < py ? -1 : 1;
+}
+
+export class FlowKeyBuilder {
+  /** The key of the last `build`; overwritten by the next. */
+  readonly key = new Uint32Array(FLOW_KEY_WORDS);
+  /** Whether the last packet travelled from endpoint A to endpoint B. */
+  forward = true;
+  hash = 0;
+
+  /**
+   * Build the key of an IP packet in `p`. Returns false for packets without IP.
+   * @example
+   * if (kb.build(ctx)) table.add(kb.key, kb.hash);
+   */
+  build(p: PacketContext): boolean {
+    const k = this.key;
+    const v = p.ipVersion;
+    if (v === 0) return false;
+    const sp = p.srcPort;
+    const dp = p.dstPort;
+    let fwd: boolean;
+    if (v === 4) {
+      const s = p.src4;
+      const d = p.dst4;
+      fwd = s < d || (s === d && sp <= dp);
+      k[1] = fwd ? s : d;
+      k[5] = fwd ? d : s;
+      k[2] = k[3] = k[4] = k[6] = k[7] = k[8] = 0;
+    } else {
+      fwd = compareEndpoints(p.src6, sp, p.dst6, dp) <= 0;
+      const a = fwd ? p.src6 : p.dst6;
+      const b = fwd ? p.dst6 : p.src6;
+      k[1] = a[0]!;
+      k[2] = a[1]!;
+      k[3] = a[2]!;
+      k[4] = a[3]!;
+      k[5] = b[0]!;
+      k[6] = b[1]!;
+      k[7] = b[2]!;
+      k[8] = b[3]!;
+    }
+    k[0] = p.protocol | (v << 8);
+    k[9] = fwd ? ((sp << 16) | dp) >>> 0 : ((dp << 16) | sp) >>> 0;
+    this.forward = fwd;
+    this.hash = hashWords(k);
+    return true;
+  }
+}
+
+/** Seeded 32-bit hash of the key words (multiply-rotate mixing, murmur3-style finaliser). */
+export function hashWords(k: Uint32Array): number {
+  let h = SEED;
+  for (let i = 0; i < k.length; i++) {
+    let w = Math.imul(k[i]!, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
