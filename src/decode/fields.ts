@@ -6,6 +6,8 @@
  * for it to appear (an absent layer means an absent field, never a null), its JSON type, its
  * tshark equivalent and its meaning; `docs/fields.md` is generated from this table.
  */
+
+import type { JsonWriter } from '../core/json-writer.ts';
 import {
   LAYER_ARP,
   LAYER_DNS,
@@ -46,7 +48,13 @@ export interface FieldDef {
   /** tshark field(s) with the same meaning, or '' when tshark has none. */
   readonly tshark: string;
   readonly doc: string;
+  /** The value, for CSV, tests and library users. */
   readonly get: (p: PacketContext) => FieldValue;
+  /**
+   * Hot-path JSON: when the packet has a value, write `key` (pre-encoded `,"name":`) and the
+   * value's JSON bytes to `w`. Same result as JSON-encoding `get`, without building strings.
+   */
+  readonly emit: (p: PacketContext, w: JsonWriter, key: Uint8Array) => void;
 }
 
 /** Options that shape some fields' values. */
@@ -69,9 +77,6 @@ const B_DNS = layerBit(LAYER_DNS);
 
 const ipSrc = (p: PacketContext): string => (p.ipVersion === 4 ? formatIPv4(p.src4) : formatIPv6(p.src6));
 const ipDst = (p: PacketContext): string => (p.ipVersion === 4 ? formatIPv4(p.dst4) : formatIPv6(p.dst6));
-const v4 = <T>(p: PacketContext, v: T): T | undefined => (p.ipVersion === 4 ? v : undefined);
-const v6 = <T>(p: PacketContext, v: T): T | undefined => (p.ipVersion === 6 ? v : undefined);
-const nonNeg = (v: number): number | undefined => (v < 0 ? undefined : v);
 const arpAddr = (p: PacketContext, off: number, hw: boolean): string | undefined => {
   if (off < 0) return undefined;
   if (hw) return p.arpHwLen === 6 ? formatMAC(p.buf, off) : formatHex(p.buf, off, p.arpHwLen);
@@ -105,6 +110,56 @@ function dnsAnswersJson(p: PacketContext): string | undefined {
   return s + ']';
 }
 
+const TRUE = new Uint8Array(Array.from('true', (c) => c.charCodeAt(0)));
+const FALSE = new Uint8Array(Array.from('false', (c) => c.charCodeAt(0)));
+
+/** Write a value of `kind` as JSON (the generic path, for fields without a specialised emit). */
+export function writeValue(w: JsonWriter, kind: FieldKind, v: Exclude<FieldValue, undefined>): void {
+  switch (kind) {
+    case 'int':
+    case 'number':
+      if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) w.uint(v);
+      else w.ascii(String(v));
+      return;
+    case 'bool':
+      w.raw(v ? TRUE : FALSE);
+      return;
+    case 'timestamp':
+      w.ascii(v as string);
+      return;
+    case 'text':
+    case 'string':
+      w.string(v as string);
+      return;
+    case 'json':
+      w.jsonText(v as string);
+      return;
+    case 'int[]': {
+      const a = v as number[];
+      w.ensure(a.length * 12 + 2);
+      w.byte(0x5b);
+      for (let i = 0; i < a.length; i++) {
+        if (i > 0) w.byte(0x2c);
+        w.uint(a[i]!);
+      }
+      w.byte(0x5d);
+      return;
+    }
+    case 'string[]': {
+      const a = v as string[];
+      w.byte(0x5b);
+      for (let i = 0; i < a.length; i++) {
+        if (i > 0) w.byte(0x2c);
+        w.string(a[i]!);
+      }
+      w.byte(0x5d);
+      return;
+    }
+  }
+}
+
+type Emit = FieldDef['emit'];
+
 /** Build the field table; `payloadBytes` bounds `payload_hex`. */
 export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOAD_BYTES }): FieldDef[] {
   const payloadBytes = opts.payloadBytes;
@@ -115,10 +170,72 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
     tshark: string,
     doc: string,
     get: (p: PacketContext) => FieldValue,
-  ): FieldDef => ({ name, layers, kind, tshark, doc, get });
+    emit?: Emit,
+  ): FieldDef => ({
+    name,
+    layers,
+    kind,
+    tshark,
+    doc,
+    get,
+    emit:
+      emit ??
+      ((p, w, key) => {
+        const v = get(p);
+        if (v === undefined) return;
+        w.raw(key);
+        writeValue(w, kind, v);
+      }),
+  });
+  /** An unsigned integer field; `n` returns -1 when the packet has no value. */
+  const int = (name: string, layers: number, tshark: string, doc: string, n: (p: PacketContext) => number): FieldDef =>
+    f(
+      name,
+      layers,
+      'int',
+      tshark,
+      doc,
+      (p) => {
+        const v = n(p);
+        return v < 0 ? undefined : v;
+      },
+      (p, w, key) => {
+        const v = n(p);
+        if (v < 0) return;
+        w.raw(key);
+        w.uint(v);
+      },
+    );
+  const ipEmit =
+    (src: boolean): Emit =>
+    (p, w, key) => {
+      w.raw(key);
+      if (p.ipVersion === 4) w.ipv4(src ? p.src4 : p.dst4);
+      else w.string(formatIPv6(src ? p.src6 : p.dst6));
+    };
+  const macEmit =
+    (off: (p: PacketContext) => number): Emit =>
+    (p, w, key) => {
+      const o = off(p);
+      if (o < 0) return;
+      w.raw(key);
+      w.mac(p.buf, o);
+    };
+  const hexEmit =
+    (off: (p: PacketContext) => number, len: (p: PacketContext) => number): Emit =>
+    (p, w, key) => {
+      const l = len(p);
+      if (l <= 0) return;
+      w.raw(key);
+      w.hexString(p.buf, off(p), l);
+    };
+  const inIP4 = (p: PacketContext, v: number): number => (p.ipVersion === 4 ? v : -1);
+  const inIP6 = (p: PacketContext, v: number): number => (p.ipVersion === 6 ? v : -1);
+  const inDNSQuestion = (p: PacketContext, v: number): number => (p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? v : -1);
+  const inTunnel = (p: PacketContext, v: number): number => (p.tunnelDepth > 0 ? v : -1);
   return [
     // ---- frame ----
-    f('frame_number', 0, 'int', 'frame.number', '1-based packet number in the capture', (p) => p.frameNumber),
+    int('frame_number', 0, 'frame.number', '1-based packet number in the capture', (p) => p.frameNumber),
     f(
       'timestamp',
       0,
@@ -126,30 +243,42 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       'frame.time_epoch',
       'capture time, epoch seconds with the capture resolution (6 or 9 decimals)',
       (p) => formatTimestamp(p.tsSec, p.tsNanos, p.tsDigits),
+      (p, w, key) => {
+        w.raw(key);
+        w.uint(p.tsSec);
+        if (p.tsDigits <= 0) return;
+        w.byte(0x2e);
+        const d = Math.min(p.tsDigits, 9);
+        w.fixedDigits(Math.floor(p.tsNanos / 10 ** (9 - d)) % 10 ** d, d);
+      },
     ),
-    f('captured_length', 0, 'int', 'frame.cap_len', 'bytes captured', (p) => p.capturedLength),
-    f('frame_length', 0, 'int', 'frame.len', 'bytes on the wire', (p) => p.frameLength),
-    f('interface_id', 0, 'int', 'frame.interface_id', 'pcapng interface index (0 for pcap)', (p) => p.interfaceId),
-    f(
-      'link_type',
-      0,
-      'int',
-      'pcap.linktype / frame.encap_type',
-      'LINKTYPE_* number of the interface',
-      (p) => p.linkType,
-    ),
+    int('captured_length', 0, 'frame.cap_len', 'bytes captured', (p) => p.capturedLength),
+    int('frame_length', 0, 'frame.len', 'bytes on the wire', (p) => p.frameLength),
+    int('interface_id', 0, 'frame.interface_id', 'pcapng interface index (0 for pcap)', (p) => p.interfaceId),
+    int('link_type', 0, 'pcap.linktype / frame.encap_type', 'LINKTYPE_* number of the interface', (p) => p.linkType),
     f('frame_comment', 0, 'string', 'frame.comment', 'pcapng packet comment', (p) => p.comment || undefined),
     // ---- link ----
-    f('eth_src', B_ETH, 'text', 'eth.src', 'source MAC of the innermost Ethernet header', (p) =>
-      p.ethOff < 0 ? undefined : formatMAC(p.buf, p.ethOff + 6),
-    ),
-    f('eth_dst', B_ETH, 'text', 'eth.dst', 'destination MAC', (p) =>
-      p.ethOff < 0 ? undefined : formatMAC(p.buf, p.ethOff),
+    f(
+      'eth_src',
+      B_ETH,
+      'text',
+      'eth.src',
+      'source MAC of the innermost Ethernet header',
+      (p) => (p.ethOff < 0 ? undefined : formatMAC(p.buf, p.ethOff + 6)),
+      macEmit((p) => (p.ethOff < 0 ? -1 : p.ethOff + 6)),
     ),
     f(
+      'eth_dst',
+      B_ETH,
+      'text',
+      'eth.dst',
+      'destination MAC',
+      (p) => (p.ethOff < 0 ? undefined : formatMAC(p.buf, p.ethOff)),
+      macEmit((p) => p.ethOff),
+    ),
+    int(
       'eth_type',
       B_ETH | layerBit(LAYER_SLL) | layerBit(LAYER_SLL2),
-      'int',
       'eth.type / vlan.etype (last)',
       'EtherType of the payload, after any VLAN tags',
       (p) => p.ethType,
@@ -160,27 +289,19 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
     f('mpls_labels', layerBit(LAYER_MPLS), 'int[]', 'mpls.label', 'MPLS labels, top of stack first', (p) =>
       Array.from(p.mplsLabels.subarray(0, p.mplsCount)),
     ),
-    f(
-      'pppoe_session_id',
-      layerBit(LAYER_PPPOE),
-      'int',
-      'pppoes.session_id',
-      'PPPoE session id',
-      (p) => p.pppoeSessionId,
-    ),
-    f('ppp_protocol', layerBit(LAYER_PPP), 'int', 'ppp.protocol', 'PPP protocol field', (p) => p.pppProtocol),
-    f(
+    int('pppoe_session_id', layerBit(LAYER_PPPOE), 'pppoes.session_id', 'PPPoE session id', (p) => p.pppoeSessionId),
+    int('ppp_protocol', layerBit(LAYER_PPP), 'ppp.protocol', 'PPP protocol field', (p) => p.pppProtocol),
+    int(
       'sll_packet_type',
       layerBit(LAYER_SLL) | layerBit(LAYER_SLL2),
-      'int',
       'sll.pkttype',
       'Linux cooked-capture packet type',
       (p) => p.sllPacketType,
     ),
     // ---- ARP ----
-    f('arp_hw_type', B_ARP, 'int', 'arp.hw.type', 'ARP hardware type', (p) => p.arpHwType),
-    f('arp_proto_type', B_ARP, 'int', 'arp.proto.type', 'ARP protocol type', (p) => p.arpProtoType),
-    f('arp_opcode', B_ARP, 'int', 'arp.opcode', 'ARP operation (1 request, 2 reply)', (p) => p.arpOpcode),
+    int('arp_hw_type', B_ARP, 'arp.hw.type', 'ARP hardware type', (p) => p.arpHwType),
+    int('arp_proto_type', B_ARP, 'arp.proto.type', 'ARP protocol type', (p) => p.arpProtoType),
+    int('arp_opcode', B_ARP, 'arp.opcode', 'ARP operation (1 request, 2 reply)', (p) => p.arpOpcode),
     f('arp_sender_mac', B_ARP, 'text', 'arp.src.hw_mac', 'sender hardware address', (p) =>
       arpAddr(p, p.arpSenderHwOff, true),
     ),
@@ -194,91 +315,108 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       arpAddr(p, p.arpTargetIpOff, false),
     ),
     // ---- IP ----
-    f(
-      'ip_version',
-      B_IP,
-      'int',
-      'ip.version / ipv6.version',
-      'IP version of the innermost IP header',
-      (p) => p.ipVersion,
+    int('ip_version', B_IP, 'ip.version / ipv6.version', 'IP version of the innermost IP header', (p) => p.ipVersion),
+    int('ip_internet_header_length', B_IP4, 'ip.hdr_len', 'IPv4 header length in bytes', (p) =>
+      inIP4(p, p.ipHeaderLength),
     ),
-    f('ip_internet_header_length', B_IP4, 'int', 'ip.hdr_len', 'IPv4 header length in bytes', (p) =>
-      v4(p, p.ipHeaderLength),
+    int('ip_type_of_service', B_IP4, 'ip.dsfield', 'IPv4 TOS / DS field byte', (p) => inIP4(p, p.ipTos)),
+    int('ip_datagram_total_length', B_IP4, 'ip.len', 'IPv4 total length field', (p) => inIP4(p, p.ipTotalLength)),
+    int('ip_identification', B_IP4, 'ip.id', 'IPv4 identification', (p) => inIP4(p, p.ipId)),
+    int('ip_flags', B_IP4, 'ip.flags', 'IPv4 flags (bit 1 DF, bit 0 MF)', (p) => inIP4(p, p.ipFlags)),
+    int('ip_fragment_offset', B_IP4, 'ip.frag_offset', 'IPv4 fragment offset, in 8-byte units', (p) =>
+      inIP4(p, p.ipFragOffset),
     ),
-    f('ip_type_of_service', B_IP4, 'int', 'ip.dsfield', 'IPv4 TOS / DS field byte', (p) => v4(p, p.ipTos)),
-    f('ip_datagram_total_length', B_IP4, 'int', 'ip.len', 'IPv4 total length field', (p) => v4(p, p.ipTotalLength)),
-    f('ip_identification', B_IP4, 'int', 'ip.id', 'IPv4 identification', (p) => v4(p, p.ipId)),
-    f('ip_flags', B_IP4, 'int', 'ip.flags', 'IPv4 flags (bit 1 DF, bit 0 MF)', (p) => v4(p, p.ipFlags)),
-    f('ip_fragment_offset', B_IP4, 'int', 'ip.frag_offset', 'IPv4 fragment offset, in 8-byte units', (p) =>
-      v4(p, p.ipFragOffset),
-    ),
-    f('ip_time_to_live', B_IP, 'int', 'ip.ttl / ipv6.hlim', 'IPv4 TTL or IPv6 hop limit', (p) => p.ipTtl),
-    f(
+    int('ip_time_to_live', B_IP, 'ip.ttl / ipv6.hlim', 'IPv4 TTL or IPv6 hop limit', (p) => p.ipTtl),
+    int(
       'protocol',
       B_IP,
-      'int',
       'ip.proto / ipv6.nxt (last)',
       'transport protocol number (IPv6: after extension headers)',
       (p) => p.protocol,
     ),
-    f('ip_checksum', B_IP4, 'int', 'ip.checksum', 'IPv4 header checksum field', (p) => v4(p, p.ipChecksum)),
+    int('ip_checksum', B_IP4, 'ip.checksum', 'IPv4 header checksum field', (p) => inIP4(p, p.ipChecksum)),
     f('ip_checksum_valid', B_IP4, 'bool', 'ip.checksum.status', 'IPv4 header checksum verifies', (p) =>
       p.ipVersion === 4 && p.ipChecksumValid >= 0 ? p.ipChecksumValid === 1 : undefined,
     ),
-    f('ip_options', B_IP4, 'text', 'ip.options', 'IPv4 options, hex', (p) =>
-      p.ipVersion === 4 && p.ipOptionsLen > 0 ? formatHex(p.buf, p.ipOptionsOff, p.ipOptionsLen) : undefined,
+    f(
+      'ip_options',
+      B_IP4,
+      'text',
+      'ip.options',
+      'IPv4 options, hex',
+      (p) => (p.ipVersion === 4 && p.ipOptionsLen > 0 ? formatHex(p.buf, p.ipOptionsOff, p.ipOptionsLen) : undefined),
+      hexEmit(
+        (p) => p.ipOptionsOff,
+        (p) => (p.ipVersion === 4 ? p.ipOptionsLen : 0),
+      ),
     ),
-    f('src_ip', B_IP, 'text', 'ip.src / ipv6.src (innermost)', 'source address of the innermost IP header', ipSrc),
-    f('dst_ip', B_IP, 'text', 'ip.dst / ipv6.dst (innermost)', 'destination address', ipDst),
-    f('ipv6_traffic_class', B_IP6, 'int', 'ipv6.tclass', 'IPv6 traffic class', (p) => v6(p, p.ipTos)),
-    f('ipv6_flow_label', B_IP6, 'int', 'ipv6.flow', 'IPv6 flow label', (p) => v6(p, p.ipv6FlowLabel)),
-    f('ipv6_payload_length', B_IP6, 'int', 'ipv6.plen', 'IPv6 payload length field', (p) => v6(p, p.ipv6PayloadLength)),
-    f('ipv6_ext_headers', B_IP6, 'int[]', 'ipv6.nxt', 'IPv6 extension headers followed, by next-header number', (p) =>
-      p.ipVersion === 6 && p.ipv6ExtCount > 0 ? Array.from(p.ipv6ExtHeaders.subarray(0, p.ipv6ExtCount)) : undefined,
+    f(
+      'src_ip',
+      B_IP,
+      'text',
+      'ip.src / ipv6.src (innermost)',
+      'source address of the innermost IP header',
+      ipSrc,
+      ipEmit(true),
     ),
-    f('ipv6_fragment_id', B_IP6, 'int', 'ipv6.fragment.id', 'IPv6 fragment header identification', (p) =>
-      p.ipVersion === 6 ? nonNeg(p.ipv6FragId) : undefined,
+    f('dst_ip', B_IP, 'text', 'ip.dst / ipv6.dst (innermost)', 'destination address', ipDst, ipEmit(false)),
+    int('ipv6_traffic_class', B_IP6, 'ipv6.tclass', 'IPv6 traffic class', (p) => inIP6(p, p.ipTos)),
+    int('ipv6_flow_label', B_IP6, 'ipv6.flow', 'IPv6 flow label', (p) => inIP6(p, p.ipv6FlowLabel)),
+    int('ipv6_payload_length', B_IP6, 'ipv6.plen', 'IPv6 payload length field', (p) => inIP6(p, p.ipv6PayloadLength)),
+    f(
+      'ipv6_ext_headers',
+      B_IP6,
+      'int[]',
+      'ipv6.nxt',
+      'IPv6 extension headers followed (first 8), by next-header number',
+      (p) =>
+        p.ipVersion === 6 && p.ipv6ExtCount > 0 ? Array.from(p.ipv6ExtHeaders.subarray(0, p.ipv6ExtCount)) : undefined,
     ),
-    f('ipv6_fragment_offset', B_IP6, 'int', 'ipv6.fragment.offset', 'IPv6 fragment offset, 8-byte units', (p) =>
-      p.ipVersion === 6 && p.ipv6FragId >= 0 ? p.ipFragOffset : undefined,
+    int('ipv6_fragment_id', B_IP6, 'ipv6.fragment.id', 'IPv6 fragment header identification', (p) =>
+      inIP6(p, p.ipv6FragId),
+    ),
+    int('ipv6_fragment_offset', B_IP6, 'ipv6.fragment.offset', 'IPv6 fragment offset, 8-byte units', (p) =>
+      p.ipv6FragId >= 0 ? inIP6(p, p.ipFragOffset) : -1,
     ),
     f('ipv6_more_fragments', B_IP6, 'bool', 'ipv6.fragment.more', 'IPv6 M flag', (p) =>
       p.ipVersion === 6 && p.ipv6FragId >= 0 ? (p.ipFlags & 1) === 1 : undefined,
     ),
     // ---- ICMP ----
-    f('icmp_type', B_ICMP, 'int', 'icmp.type / icmpv6.type', 'ICMP or ICMPv6 type', (p) => p.icmpType),
-    f('icmp_code', B_ICMP, 'int', 'icmp.code / icmpv6.code', 'ICMP or ICMPv6 code', (p) => p.icmpCode),
-    f('icmp_checksum', B_ICMP, 'int', 'icmp.checksum', 'ICMP checksum field', (p) => p.icmpChecksum),
-    f('icmp_echo_id', B_ICMP, 'int', 'icmp.ident / icmpv6.echo.identifier', 'echo identifier', (p) =>
-      nonNeg(p.icmpEchoId),
-    ),
-    f('icmp_echo_seq', B_ICMP, 'int', 'icmp.seq / icmpv6.echo.sequence_number', 'echo sequence number', (p) =>
-      nonNeg(p.icmpEchoSeq),
+    int('icmp_type', B_ICMP, 'icmp.type / icmpv6.type', 'ICMP or ICMPv6 type', (p) => p.icmpType),
+    int('icmp_code', B_ICMP, 'icmp.code / icmpv6.code', 'ICMP or ICMPv6 code', (p) => p.icmpCode),
+    int('icmp_checksum', B_ICMP, 'icmp.checksum', 'ICMP checksum field', (p) => p.icmpChecksum),
+    int('icmp_echo_id', B_ICMP, 'icmp.ident / icmpv6.echo.identifier', 'echo identifier', (p) => p.icmpEchoId),
+    int(
+      'icmp_echo_seq',
+      B_ICMP,
+      'icmp.seq / icmpv6.echo.sequence_number',
+      'echo sequence number',
+      (p) => p.icmpEchoSeq,
     ),
     // ---- TCP / UDP ----
-    f('src_port', B_TCP | B_UDP, 'int', 'tcp.srcport / udp.srcport', 'source port', (p) => p.srcPort),
-    f('dest_port', B_TCP | B_UDP, 'int', 'tcp.dstport / udp.dstport', 'destination port', (p) => p.dstPort),
-    f('tcp_sequence_number', B_TCP, 'int', 'tcp.seq_raw', 'raw sequence number', (p) => p.tcpSeq),
-    f('tcp_acknowledgment_number', B_TCP, 'int', 'tcp.ack_raw', 'raw acknowledgment number', (p) => p.tcpAck),
-    f('tcp_data_offset', B_TCP, 'int', 'tcp.hdr_len / 4', 'header length in 32-bit words', (p) => p.tcpDataOffset),
+    int('src_port', B_TCP | B_UDP, 'tcp.srcport / udp.srcport', 'source port', (p) => p.srcPort),
+    int('dest_port', B_TCP | B_UDP, 'tcp.dstport / udp.dstport', 'destination port', (p) => p.dstPort),
+    int('tcp_sequence_number', B_TCP, 'tcp.seq_raw', 'raw sequence number', (p) => p.tcpSeq),
+    int('tcp_acknowledgment_number', B_TCP, 'tcp.ack_raw', 'raw acknowledgment number', (p) => p.tcpAck),
+    int('tcp_data_offset', B_TCP, 'tcp.hdr_len / 4', 'header length in 32-bit words', (p) => p.tcpDataOffset),
+    int('tcp_flags', B_TCP, 'tcp.flags & 0xff', 'flag byte: CWR ECE URG ACK PSH RST SYN FIN', (p) => p.tcpFlags & 0xff),
+    int('tcp_window_size', B_TCP, 'tcp.window_size_value', 'raw window field', (p) => p.tcpWindow),
+    int('tcp_checksum', B_TCP, 'tcp.checksum', 'checksum field', (p) => p.tcpChecksum),
+    int('tcp_urgent_pointer', B_TCP, 'tcp.urgent_pointer', 'urgent pointer', (p) => p.tcpUrgent),
     f(
-      'tcp_flags',
+      'tcp_options',
       B_TCP,
-      'int',
-      'tcp.flags & 0xff',
-      'flag byte: CWR ECE URG ACK PSH RST SYN FIN',
-      (p) => p.tcpFlags & 0xff,
+      'text',
+      'tcp.options',
+      'options, hex',
+      (p) => (p.tcpOptionsLen > 0 ? formatHex(p.buf, p.tcpOptionsOff, p.tcpOptionsLen) : undefined),
+      hexEmit(
+        (p) => p.tcpOptionsOff,
+        (p) => p.tcpOptionsLen,
+      ),
     ),
-    f('tcp_window_size', B_TCP, 'int', 'tcp.window_size_value', 'raw window field', (p) => p.tcpWindow),
-    f('tcp_checksum', B_TCP, 'int', 'tcp.checksum', 'checksum field', (p) => p.tcpChecksum),
-    f('tcp_urgent_pointer', B_TCP, 'int', 'tcp.urgent_pointer', 'urgent pointer', (p) => p.tcpUrgent),
-    f('tcp_options', B_TCP, 'text', 'tcp.options', 'options, hex', (p) =>
-      p.tcpOptionsLen > 0 ? formatHex(p.buf, p.tcpOptionsOff, p.tcpOptionsLen) : undefined,
-    ),
-    f('tcp_mss', B_TCP, 'int', 'tcp.options.mss_val', 'MSS option', (p) => nonNeg(p.tcpMss)),
-    f('tcp_window_scale', B_TCP, 'int', 'tcp.options.wscale.shift', 'window-scale shift', (p) =>
-      nonNeg(p.tcpWindowScale),
-    ),
+    int('tcp_mss', B_TCP, 'tcp.options.mss_val', 'MSS option', (p) => p.tcpMss),
+    int('tcp_window_scale', B_TCP, 'tcp.options.wscale.shift', 'window-scale shift', (p) => p.tcpWindowScale),
     f('tcp_sack_permitted', B_TCP, 'bool', 'tcp.options.sack_perm', 'SACK-permitted option present', (p) =>
       p.tcpSackPermitted ? true : undefined,
     ),
@@ -290,33 +428,25 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       'SACK blocks as [left, right, ...] raw sequence numbers',
       (p) => (p.tcpSackCount > 0 ? Array.from(p.tcpSackBlocks.subarray(0, p.tcpSackCount * 2)) : undefined),
     ),
-    f('tcp_timestamp_value', B_TCP, 'int', 'tcp.options.timestamp.tsval', 'timestamp option TSval', (p) =>
-      nonNeg(p.tcpTsVal),
-    ),
-    f('tcp_timestamp_echo', B_TCP, 'int', 'tcp.options.timestamp.tsecr', 'timestamp option TSecr', (p) =>
-      nonNeg(p.tcpTsEcr),
-    ),
-    f('udp_segment_total_length', B_UDP, 'int', 'udp.length', 'UDP length field', (p) => p.udpLength),
-    f('udp_checksum', B_UDP, 'int', 'udp.checksum', 'UDP checksum field', (p) => p.udpChecksum),
+    int('tcp_timestamp_value', B_TCP, 'tcp.options.timestamp.tsval', 'timestamp option TSval', (p) => p.tcpTsVal),
+    int('tcp_timestamp_echo', B_TCP, 'tcp.options.timestamp.tsecr', 'timestamp option TSecr', (p) => p.tcpTsEcr),
+    int('udp_segment_total_length', B_UDP, 'udp.length', 'UDP length field', (p) => p.udpLength),
+    int('udp_checksum', B_UDP, 'udp.checksum', 'UDP checksum field', (p) => p.udpChecksum),
     // ---- application ----
-    f('dns_id', B_DNS, 'int', 'dns.id', 'DNS transaction id', (p) => p.dnsId),
-    f('dns_flags', B_DNS, 'int', 'dns.flags', 'DNS flags word', (p) => p.dnsFlags),
+    int('dns_id', B_DNS, 'dns.id', 'DNS transaction id', (p) => p.dnsId),
+    int('dns_flags', B_DNS, 'dns.flags', 'DNS flags word', (p) => p.dnsFlags),
     f('dns_is_response', B_DNS, 'bool', 'dns.flags.response', 'QR bit', (p) => (p.dnsFlags & 0x8000) !== 0),
-    f('dns_opcode', B_DNS, 'int', 'dns.flags.opcode', 'DNS opcode', (p) => (p.dnsFlags >> 11) & 0xf),
-    f('dns_rcode', B_DNS, 'int', 'dns.flags.rcode', 'response code (3 = NXDOMAIN)', (p) => p.dnsRcode),
-    f('dns_question_count', B_DNS, 'int', 'dns.count.queries', 'QDCOUNT', (p) => p.dnsQdCount),
-    f('dns_answer_count', B_DNS, 'int', 'dns.count.answers', 'ANCOUNT', (p) => p.dnsAnCount),
-    f('dns_authority_count', B_DNS, 'int', 'dns.count.auth_rr', 'NSCOUNT', (p) => p.dnsNsCount),
-    f('dns_additional_count', B_DNS, 'int', 'dns.count.add_rr', 'ARCOUNT', (p) => p.dnsArCount),
+    int('dns_opcode', B_DNS, 'dns.flags.opcode', 'DNS opcode', (p) => (p.dnsFlags >> 11) & 0xf),
+    int('dns_rcode', B_DNS, 'dns.flags.rcode', 'response code (3 = NXDOMAIN)', (p) => p.dnsRcode),
+    int('dns_question_count', B_DNS, 'dns.count.queries', 'QDCOUNT', (p) => p.dnsQdCount),
+    int('dns_answer_count', B_DNS, 'dns.count.answers', 'ANCOUNT', (p) => p.dnsAnCount),
+    int('dns_authority_count', B_DNS, 'dns.count.auth_rr', 'NSCOUNT', (p) => p.dnsNsCount),
+    int('dns_additional_count', B_DNS, 'dns.count.add_rr', 'ARCOUNT', (p) => p.dnsArCount),
     f('dns_query_name', B_DNS, 'string', 'dns.qry.name', 'first question name', (p) =>
-      p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? p.dnsQueryName : undefined,
+      inDNSQuestion(p, 0) === 0 ? p.dnsQueryName : undefined,
     ),
-    f('dns_query_type', B_DNS, 'int', 'dns.qry.type', 'first question type', (p) =>
-      p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? p.dnsQueryType : undefined,
-    ),
-    f('dns_query_class', B_DNS, 'int', 'dns.qry.class', 'first question class', (p) =>
-      p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? p.dnsQueryClass : undefined,
-    ),
+    int('dns_query_type', B_DNS, 'dns.qry.type', 'first question type', (p) => inDNSQuestion(p, p.dnsQueryType)),
+    int('dns_query_class', B_DNS, 'dns.qry.class', 'first question class', (p) => inDNSQuestion(p, p.dnsQueryClass)),
     f(
       'dns_answers',
       B_DNS,
@@ -351,13 +481,12 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       (p) => p.httpUri || undefined,
     ),
     // ---- payload ----
-    f(
+    int(
       'payload_length',
       0,
-      'int',
       'tcp.len / udp.length - 8 / data.len',
       'bytes after the last decoded header (captured)',
-      (p) => (p.payloadLen > 0 ? p.payloadLen : undefined),
+      (p) => (p.payloadLen > 0 ? p.payloadLen : -1),
     ),
     f(
       'payload_hex',
@@ -369,29 +498,36 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
         p.payloadLen > 0 && payloadBytes > 0
           ? formatHex(p.buf, p.payloadOff, Math.min(p.payloadLen, payloadBytes))
           : undefined,
+      hexEmit(
+        (p) => p.payloadOff,
+        (p) => Math.min(p.payloadLen, payloadBytes),
+      ),
     ),
     // ---- tunnels ----
-    f('tunnel_type', 0, 'text', '', 'outermost tunnel: gre, erspan, vxlan, geneve, ipip, 6in4', (p) =>
-      p.tunnelDepth > 0 ? p.tunnel.type : undefined,
+    f(
+      'tunnel_type',
+      0,
+      'text',
+      '',
+      'outermost tunnel: gre, erspan, vxlan, geneve, ipip, 6in4, 6in6, gtp, teredo',
+      (p) => (p.tunnelDepth > 0 ? p.tunnel.type : undefined),
     ),
-    f('tunnel_depth', 0, 'int', '', 'number of nested tunnels', (p) => (p.tunnelDepth > 0 ? p.tunnelDepth : undefined)),
+    int('tunnel_depth', 0, '', 'number of nested tunnels', (p) => (p.tunnelDepth > 0 ? p.tunnelDepth : -1)),
     f('tunnel_src_ip', 0, 'text', 'ip.src (first)', 'outer source address', (p) =>
       p.tunnelDepth > 0 ? tunnelIp(p, true) : undefined,
     ),
     f('tunnel_dst_ip', 0, 'text', 'ip.dst (first)', 'outer destination address', (p) =>
       p.tunnelDepth > 0 ? tunnelIp(p, false) : undefined,
     ),
-    f('tunnel_protocol', 0, 'int', 'ip.proto (first)', 'outer IP protocol', (p) =>
-      p.tunnelDepth > 0 ? p.tunnel.protocol : undefined,
+    int('tunnel_protocol', 0, 'ip.proto (first)', 'outer IP protocol', (p) => inTunnel(p, p.tunnel.protocol)),
+    int('tunnel_src_port', 0, 'udp.srcport (first)', 'outer UDP source port (VXLAN, Geneve)', (p) =>
+      p.tunnel.srcPort > 0 ? inTunnel(p, p.tunnel.srcPort) : -1,
     ),
-    f('tunnel_src_port', 0, 'int', 'udp.srcport (first)', 'outer UDP source port (VXLAN, Geneve)', (p) =>
-      p.tunnelDepth > 0 && p.tunnel.srcPort > 0 ? p.tunnel.srcPort : undefined,
+    int('tunnel_dest_port', 0, 'udp.dstport (first)', 'outer UDP destination port', (p) =>
+      p.tunnel.dstPort > 0 ? inTunnel(p, p.tunnel.dstPort) : -1,
     ),
-    f('tunnel_dest_port', 0, 'int', 'udp.dstport (first)', 'outer UDP destination port', (p) =>
-      p.tunnelDepth > 0 && p.tunnel.dstPort > 0 ? p.tunnel.dstPort : undefined,
-    ),
-    f('tunnel_id', 0, 'int', 'vxlan.vni / geneve.vni / gre.key', 'VNI, GRE key or ERSPAN session id', (p) =>
-      p.tunnelDepth > 0 && p.tunnel.id >= 0 ? p.tunnel.id : undefined,
+    int('tunnel_id', 0, 'vxlan.vni / geneve.vni / gre.key', 'VNI, GRE key, TEID or ERSPAN session id', (p) =>
+      inTunnel(p, p.tunnel.id),
     ),
     // ---- health ----
     f('truncated', 0, 'bool', '', 'the capture cut this frame short (captured < wire length)', (p) =>

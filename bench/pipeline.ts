@@ -1,0 +1,122 @@
+/**
+ * Hot-path benchmark: read -> decode (-> flow keys) on a ~1 GB synthetic capture, beside peer
+ * tools run by the same script on the same file.
+ *
+ *   npm run bench                       # ~1 GB capture, every tool
+ *   npm run bench -- --bytes 200000000  # smaller capture
+ *   npm run bench -- --only pcapstream  # skip the peers
+ *
+ * Each command runs once under GNU time (wall seconds, peak RSS). tshark is far slower than the
+ * rest, so it decodes a slice of the first packets and its rate is taken on that slice.
+ * Prints a table and a Markdown block ready for docs/benchmarks.md.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+};
+const targetBytes = Number(opt('bytes', String(1_000_000_000)));
+const seed = Number(opt('seed', '42'));
+const only = opt('only', '');
+const tsharkSlice = Number(opt('tshark-packets', '200000'));
+const dataDir = path.join(root, 'bench', 'data');
+const capture = path.join(dataDir, `synth-${targetBytes}-s${seed}.pcap`);
+const node = process.execPath;
+const cli = path.join(root, 'src', 'cli', 'main.ts');
+
+interface Result {
+  name: string;
+  command: string;
+  seconds: number;
+  rssMB: number;
+  packets: number;
+  bytes: number;
+  note: string;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Run a shell command under GNU time; returns wall seconds and peak RSS in MB. */
+function timed(command: string): { seconds: number; rssMB: number; stdout: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', command], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) throw new Error(`failed (${r.status}): ${command}\n${r.stderr}`);
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [secs, kb] = last.split(' ').map(Number);
+  return { seconds: secs ?? Number.NaN, rssMB: (kb ?? 0) / 1024, stdout: r.stdout };
+}
+
+if (!fs.existsSync('/usr/bin/time')) {
+  process.stderr.write('bench needs GNU time (/usr/bin/time): apt-get install time\n');
+  process.exit(2);
+}
+fs.mkdirSync(dataDir, { recursive: true });
+if (!fs.existsSync(capture) || !fs.existsSync(`${capture}.truth.json`)) {
+  process.stderr.write(`generating ${path.relative(root, capture)} ...\n`);
+  const g = timed(`"${node}" "${cli}" synth --out "${capture}" --bytes ${targetBytes} --seed ${seed}`);
+  process.stderr.write(`  synth: ${g.seconds.toFixed(1)} s\n`);
+}
+const truth = JSON.parse(fs.readFileSync(`${capture}.truth.json`, 'utf8')) as { packets: number };
+const fileBytes = fs.statSync(capture).size;
+const packets = truth.packets;
+const results: Result[] = [];
+
+function bench(name: string, command: string, n = packets, bytes = fileBytes, note = ''): void {
+  if (only && !name.startsWith(only)) return;
+  process.stderr.write(`running ${name} ...\n`);
+  const t = timed(command);
+  results.push({ name, command, seconds: t.seconds, rssMB: t.rssMB, packets: n, bytes, note });
+}
+
+const q = (s: string): string => `"${s}"`;
+bench('cat', `cat ${q(capture)} > /dev/null`);
+if (have('tcpdump')) bench('tcpdump -nn -r', `tcpdump -nn -r ${q(capture)} > /dev/null 2>&1`);
+if (have('tshark')) {
+  const fields =
+    '-e frame.number -e frame.time_epoch -e ip.src -e ip.dst -e ip.proto -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport -e tcp.flags';
+  const slice = Math.min(tsharkSlice, packets);
+  bench(
+    'tshark -T fields',
+    `tshark -n -r ${q(capture)} -c ${slice} -T fields ${fields} > /dev/null 2>&1`,
+    slice,
+    Math.round((fileBytes * slice) / packets),
+    `first ${slice.toLocaleString('en-US')} packets, rate scaled`,
+  );
+}
+const baseline = path.join(root, '..', 'shared', 'tools', 'node-baseline.mjs');
+if (fs.existsSync(baseline)) {
+  bench('plain JS loop (5-tuples)', `${q(node)} ${q(baseline)} ${q(capture)} --mode fast > /dev/null`);
+}
+bench('pcapstream stats', `${q(node)} ${q(cli)} stats ${q(capture)} --json > /dev/null`);
+bench('pcapstream decode jsonl', `${q(node)} ${q(cli)} decode ${q(capture)} --format jsonl > /dev/null`);
+
+const rate = (r: Result): number => r.packets / r.seconds;
+const byName = (n: string): Result | undefined => results.find((r) => r.name === n);
+const tcpdump = byName('tcpdump -nn -r');
+const tshark = byName('tshark -T fields');
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header = `capture: synth --bytes ${targetBytes} --seed ${seed}: ${packets.toLocaleString('en-US')} packets, ${(fileBytes / 1e6).toFixed(0)} MB\nmachine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.versions.node}`;
+const rows = results.map((r) => {
+  const vsTcpdump = tcpdump ? (rate(r) / rate(tcpdump)).toFixed(2) + 'x' : '';
+  const vsTshark = tshark ? (rate(r) / rate(tshark)).toFixed(1) + 'x' : '';
+  return `| ${r.name} | ${(rate(r) / 1e6).toFixed(3)} M | ${(r.bytes / 1e6 / r.seconds).toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.rssMB.toFixed(0)} | ${vsTcpdump} | ${vsTshark} | ${r.note} |`;
+});
+const table = [
+  '| tool | packets/s | MB/s | wall s | peak RSS MB | vs tcpdump | vs tshark | note |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows,
+].join('\n');
+process.stdout.write(`\n${header}\n\n${table}\n`);
+fs.writeFileSync(path.join(dataDir, 'last-run.json'), JSON.stringify({ header, packets, fileBytes, results }, null, 2));

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite compares against (tshark, capinfos, tcpdump) when
+# they are missing. Runs before `npm test`; needs root (or sudo) for apt-get on Debian/Ubuntu.
+set -euo pipefail
+missing=()
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+command -v capinfos >/dev/null 2>&1 || missing+=(wireshark-common)
+command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing test tools: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
