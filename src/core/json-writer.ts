@@ -18,6 +18,60 @@ const DIGIT0 = 0x30;
 const DOT = 0x2e;
 const COLON = 0x3a;
 
+/** "00" .. "99" as ASCII pairs: two digits per division. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[i * 2] = DIGIT0 + Math.floor(i / 10);
+  DIGIT_PAIRS[i * 2 + 1] = DIGIT0 + (i % 10);
+}
+
+/** Number of decimal digits of a non-negative integer below 2^53. */
+function digitCount(n: number): number {
+  if (n < 100000) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5;
+  if (n < 10000000000) return n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+  let d = 11;
+  for (let t = n / 100000000000; t >= 1; t /= 10) d++;
+  return d;
+}
+
+/**
+ * Write the decimal digits of a non-negative integer below 2^53 at `o`; returns the offset after
+ * them. A free function so compiled record writers can call it with their local offset.
+ */
+export function writeUint(b: Uint8Array, o: number, n: number): number {
+  if (n < 100) {
+    if (n < 10) {
+      b[o] = DIGIT0 + n;
+      return o + 1;
+    }
+    b[o] = DIGIT_PAIRS[n * 2]!;
+    b[o + 1] = DIGIT_PAIRS[n * 2 + 1]!;
+    return o + 2;
+  }
+  const end = o + digitCount(n);
+  let p = end;
+  while (n >= 0x80000000) {
+    const q = Math.floor(n / 100);
+    const r = (n - q * 100) * 2;
+    b[--p] = DIGIT_PAIRS[r + 1]!;
+    b[--p] = DIGIT_PAIRS[r]!;
+    n = q;
+  }
+  // Below 2^31, (n / 100) | 0 is integer arithmetic.
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    const r = (n - q * 100) * 2;
+    b[--p] = DIGIT_PAIRS[r + 1]!;
+    b[--p] = DIGIT_PAIRS[r]!;
+    n = q;
+  }
+  if (n >= 10) {
+    b[p - 1] = DIGIT_PAIRS[n * 2 + 1]!;
+    b[p - 2] = DIGIT_PAIRS[n * 2]!;
+  } else b[p - 1] = DIGIT0 + n;
+  return end;
+}
+
 export class JsonWriter {
   buf: Buffer;
   pos = 0;
@@ -58,21 +112,7 @@ export class JsonWriter {
 
   /** A non-negative integer below 2^53. */
   uint(n: number): void {
-    const b = this.buf;
-    if (n < 10) {
-      b[this.pos++] = DIGIT0 + n;
-      return;
-    }
-    let digits = 1;
-    for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
-    let p = this.pos + digits;
-    this.pos = p;
-    while (n >= 10) {
-      const q = Math.floor(n / 10);
-      b[--p] = DIGIT0 + (n - q * 10);
-      n = q;
-    }
-    b[--p] = DIGIT0 + n;
+    this.pos = writeUint(this.buf, this.pos, n);
   }
 
   /** `n` as exactly `width` digits, zero-padded (timestamp fractions). */
@@ -80,9 +120,11 @@ export class JsonWriter {
     const b = this.buf;
     let p = this.pos + width;
     this.pos = p;
+    // Callers pass fractions below 10^9 < 2^31: integer arithmetic.
+    n |= 0;
     for (let i = 0; i < width; i++) {
-      const q = Math.floor(n / 10);
-      b[--p] = DIGIT0 + (n - q * 10);
+      const q = (n / 10) | 0;
+      b[--p] = DIGIT0 + n - q * 10;
       n = q;
     }
   }
@@ -167,6 +209,56 @@ export class JsonWriter {
     this.uint(a & 255);
     this.byte(QUOTE);
   }
+
+  /** `"…"` of an IPv6 address held as four big-endian words, in RFC 5952 form (as `formatIPv6`). */
+  ipv6(w: Uint32Array): void {
+    const g = this.groups;
+    for (let i = 0; i < 4; i++) {
+      g[i * 2] = w[i]! >>> 16;
+      g[i * 2 + 1] = w[i]! & 0xffff;
+    }
+    // IPv4-mapped addresses keep their dotted tail: take the string path for them.
+    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+      this.string(`::ffff:${w[3]! >>> 24}.${(w[3]! >>> 16) & 255}.${(w[3]! >>> 8) & 255}.${w[3]! & 255}`);
+      return;
+    }
+    let bestStart = -1;
+    let bestLen = 0;
+    for (let i = 0; i < 8; ) {
+      if (g[i] !== 0) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && g[j] === 0) j++;
+      if (j - i > bestLen && j - i >= 2) {
+        bestStart = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = QUOTE;
+    for (let i = 0; i < 8; i++) {
+      if (i === bestStart) {
+        b[p++] = COLON;
+        if (i === 0) b[p++] = COLON;
+        i += bestLen - 1;
+        continue;
+      }
+      const v = g[i]!;
+      if (v >= 0x1000) b[p++] = HEX[v >> 12]!;
+      if (v >= 0x100) b[p++] = HEX[(v >> 8) & 15]!;
+      if (v >= 0x10) b[p++] = HEX[(v >> 4) & 15]!;
+      b[p++] = HEX[v & 15]!;
+      if (i < 7) b[p++] = COLON;
+    }
+    b[p++] = QUOTE;
+    this.pos = p;
+  }
+
+  private readonly groups = new Uint16Array(8);
 
   /** `"aa:bb:cc:dd:ee:ff"` of six bytes of `src` at `off`. */
   mac(src: Uint8Array, off: number): void {

