@@ -59,6 +59,7 @@ export function formatStats(name: string, r: StatsReport): string {
 
 export async function statsCommand(path: string, opts: StatsOptions): Promise<number> {
   const p = new PacketContext();
+  p.appDetail = false;
   const stats = new CaptureStats();
   const progress = new Progress();
   const onFrame = (f: Frame): void => {
