@@ -90,12 +90,25 @@ export class JsonWriter {
     this.buf = next;
   }
 
-  /** Bytes written so far, handed over; the writer starts a new buffer. */
+  private readonly spare: Buffer[] = [];
+
+  /** Bytes written so far, handed over; the writer goes on in a spare or new buffer. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.size);
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.size);
     this.pos = 0;
     return out;
+  }
+
+  /**
+   * Give back a buffer from `take()` once its bytes are written, so output runs on a few
+   * recycled buffers instead of a fresh 4 MiB allocation per chunk (which let RSS climb
+   * while the garbage collector caught up).
+   */
+  recycle(b: Buffer): void {
+    if (this.spare.length < 4 && b.buffer.byteLength === this.size && b.byteOffset === 0) {
+      this.spare.push(Buffer.from(b.buffer, 0, this.size));
+    }
   }
 
   byte(c: number): void {

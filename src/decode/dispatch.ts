@@ -7,7 +7,15 @@
  * Dense arrays keep the lookup a bounds-checked load instead of a hash.
  */
 
-import { LAYER_ETHERNET, LAYER_PAYLOAD, LAYER_UNKNOWN, layerBit } from '../core/layers.ts';
+import {
+  LAYER_DNS,
+  LAYER_ETHERNET,
+  LAYER_HTTP,
+  LAYER_PAYLOAD,
+  LAYER_TLS,
+  LAYER_UNKNOWN,
+  layerBit,
+} from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
 import type { Frame } from '../core/source.ts';
 import { decodeARP } from './arp.ts';
@@ -60,6 +68,9 @@ const TCP_PORT = table(65536);
 /** Port tables for application layers: followed only when `p.decodeApp`. */
 const UDP_APP = table(65536);
 const TCP_APP = table(65536);
+
+/** Application layers: a packet with one of them has no undecoded payload to count. */
+const APP_BITS = layerBit(LAYER_DNS) | layerBit(LAYER_TLS) | layerBit(LAYER_HTTP);
 
 /** Cap on layers per frame, against crafted encapsulation loops (GRE in GRE in ...). */
 export const MAX_DECODE_DEPTH = 24;
@@ -198,7 +209,11 @@ export function decodeFrame(p: PacketContext, f: Frame): void {
       p.nextSpace = SPACE_NONE;
       p.nextEnd = end;
       const next = dec(p, b, off, end);
-      if (next < 0) return;
+      if (next < 0) {
+        // Bytes left after the last header that no application decoder claimed are payload.
+        if (p.payloadLen > 0 && (p.layers & APP_BITS) === 0) p.layers |= layerBit(LAYER_PAYLOAD);
+        return;
+      }
       off = next;
       end = p.nextEnd;
       dec = lookup(p);

@@ -30,6 +30,7 @@ export async function decodeCommand(path: string, opts: DecodeOptions): Promise<
   const json = new JsonWriter();
   const writeJson = jsonlWriter(fields);
   const csv = opts.format === 'csv' ? csvFormatter(fields) : null;
+  const recycle = (b: Uint8Array): void => json.recycle(b as Buffer);
   if (csv !== null) out.line(csvHeader(fields));
   const p = new PacketContext();
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
@@ -46,13 +47,13 @@ export async function decodeCommand(path: string, opts: DecodeOptions): Promise<
   const result = await readCapture(path, onFrame, {
     afterChunk: async (input) => {
       progress.update(input.bytesRead(), input.size, n);
-      out.bytes(json.take());
+      out.bytes(json.take(), recycle);
       await out.flush();
     },
     shouldStop: () => n >= limit || out.closed,
   });
   progress.done();
-  out.bytes(json.take());
+  out.bytes(json.take(), recycle);
   await out.end();
   return reportTruncation(result);
 }
