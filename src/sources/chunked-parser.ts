@@ -106,7 +106,6 @@ export abstract class ChunkedParser {
     this.carryLen = rest;
   }
 
-
   end(): void {
     if (this.damaged !== '') {
       throw new TruncatedCaptureError(
