@@ -48,7 +48,6 @@ await stage('read+decode', () => {
 });
 await stage('read+decode+stats', () => {
   const p = new PacketContext();
-  p.appDetail = false;
   const st = new CaptureStats();
   return (f) => {
     decodeFrame(p, f);

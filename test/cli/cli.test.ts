@@ -1,0 +1,128 @@
+/**
+ * The command line as a user meets it: real processes, real files, stdin and gzip, exit codes
+ * and one-line errors.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { corpusPath } from '../helpers/corpus.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pcapstream-cli-'));
+
+function cli(args: string[], input?: Buffer): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { input, maxBuffer: 1 << 28, encoding: 'buffer' });
+  return { code: r.status ?? -1, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };
+}
+
+const lines = (s: string): Record<string, unknown>[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('pcapstream decode', () => {
+  it('prints one JSON record per packet with 1-based frame numbers', () => {
+    const r = cli(['decode', corpusPath('dpkt__http.pcap')]);
+    assert.equal(r.code, 0, r.err);
+    const recs = lines(r.out);
+    assert.equal(recs.length, 43);
+    assert.deepEqual(
+      recs.map((x) => x.frame_number),
+      Array.from({ length: 43 }, (_, i) => i + 1),
+    );
+    assert.equal(recs[0]!.src_ip, '145.254.160.237');
+    assert.equal(recs[0]!.tcp_flags, 2);
+  });
+
+  it('reads stdin and gzip-compressed input, detected by content', () => {
+    const raw = fs.readFileSync(corpusPath('dpkt__http.pcap'));
+    const plain = cli(['decode', corpusPath('dpkt__http.pcap')]).out;
+    assert.equal(cli(['decode', '-'], raw).out, plain);
+    assert.equal(cli(['decode', '-'], gzipSync(raw)).out, plain);
+    const gz = path.join(tmp, 'trace.bin');
+    fs.writeFileSync(gz, gzipSync(raw));
+    assert.equal(cli(['decode', gz]).out, plain);
+  });
+
+  it('--fields, --limit and --format csv', () => {
+    const r = cli(['decode', corpusPath('dpkt__http.pcap'), '--format', 'csv', '--fields', 'frame_number,src_ip,dest_port', '--limit', '3']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split('\n'), [
+      'frame_number,src_ip,dest_port',
+      '1,145.254.160.237,80',
+      '2,65.208.228.223,3372',
+      '3,145.254.160.237,80',
+    ]);
+  });
+
+  it('an unknown field is a usage error naming the known ones', () => {
+    const r = cli(['decode', corpusPath('dpkt__http.pcap'), '--fields', 'src_ip,nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown field nope; known fields: frame_number,/);
+  });
+
+  it('a truncated file keeps every earlier packet and exits 3 with one line', () => {
+    const bytes = fs.readFileSync(corpusPath('dpkt__http.pcap'));
+    const cut = path.join(tmp, 'cut.pcap');
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    const r = cli(['decode', cut]);
+    assert.equal(r.code, 3);
+    const m = /truncated at byte (\d+): the last record is cut short .*; (\d+) packets before it were read/.exec(r.err);
+    assert.ok(m, r.err);
+    const kept = Number(m[2]);
+    assert.ok(kept >= 40 && kept < 43);
+    // Every packet before the damage comes out, identical to a read of the whole file.
+    assert.deepEqual(lines(r.out), lines(cli(['decode', corpusPath('dpkt__http.pcap'), '--limit', String(kept)]).out));
+    assert.equal(r.err.trim().split('\n').length, 1);
+  });
+
+  it('bad paths and non-captures are one-line errors with exit code 4, no stack trace', () => {
+    for (const [file, msg] of [
+      [path.join(tmp, 'missing.pcap'), /cannot open .*missing\.pcap: no such file/],
+      [tmp, /is a directory/],
+      [fileURLToPath(import.meta.url), /is not a pcap, pcapng or snoop capture/],
+      [corpusPath('rusticata__modified_pcap_kuznetzov.pcap'), /modified \(Kuznetzov\) pcap format is not supported/],
+    ] as const) {
+      const r = cli(['decode', file]);
+      assert.equal(r.code, 4, `${file}: ${r.err}`);
+      assert.match(r.err, msg);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+    }
+  });
+});
+
+describe('pcapstream stats and synth', () => {
+  it('synth writes a capture whose stats agree with its ground truth', () => {
+    const out = path.join(tmp, 'synth.pcapng');
+    const s = cli(['synth', '--out', out, '--packets', '5000', '--seed', '4', '--format', 'pcapng']);
+    assert.equal(s.code, 0, s.err);
+    const truth = JSON.parse(fs.readFileSync(`${out}.truth.json`, 'utf8')) as {
+      packets: number;
+      bytes: number;
+      flows: { total: number };
+      protocols: Record<string, number>;
+    };
+    const r = cli(['stats', out, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const st = JSON.parse(r.out) as { packets: number; bytes: number; flows_5tuple: number; container: { format: string } };
+    assert.equal(st.packets, truth.packets);
+    assert.equal(st.bytes, truth.bytes);
+    assert.equal(st.flows_5tuple, truth.flows.total);
+    assert.equal(st.container.format, 'pcapng');
+  });
+
+  it('stats --json reports anomalies by code and the hierarchy', () => {
+    const r = cli(['stats', corpusPath('tcpdump__dns_bad_label.pcap'), '--json']);
+    assert.equal(r.code, 0, r.err);
+    const st = JSON.parse(r.out) as { anomalies: Record<string, number>; hierarchy: { name: string }[] };
+    assert.equal(st.anomalies['dns.label_invalid'], 1);
+    assert.equal(st.hierarchy[0]!.name, 'eth');
+  });
+});
