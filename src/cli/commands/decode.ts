@@ -13,6 +13,9 @@ import { readCapture } from '../../sources/capture.ts';
 import { Progress } from '../progress.ts';
 import { reportTruncation } from '../report.ts';
 
+/** Output bytes handed to the writer at a time (the JSON writer's buffers are 4 MiB). */
+const JSON_FLUSH_BYTES = 3 * 1024 * 1024;
+
 export interface DecodeOptions {
   format: 'jsonl' | 'csv';
   fields?: string[];
@@ -41,8 +44,12 @@ export async function decodeCommand(path: string, opts: DecodeOptions): Promise<
     n++;
     p.frameNumber = n;
     decodeFrame(p, f);
-    if (csv === null) writeJson(p, json);
-    else out.line(csv(p));
+    if (csv === null) {
+      writeJson(p, json);
+      // Hand off full buffers as they fill: a 4 MiB input chunk makes ~9 MiB of JSON, and
+      // letting the buffer grow instead cost a fresh allocation and copy per chunk.
+      if (json.pos > JSON_FLUSH_BYTES) out.bytes(json.take(), recycle);
+    } else out.line(csv(p));
   };
   const result = await readCapture(path, onFrame, {
     afterChunk: async (input) => {
