@@ -69,6 +69,22 @@ export const ANOMALIES: readonly AnomalyInfo[] = [
   },
   { code: 'tls.len_invalid', description: 'TLS ClientHello length field runs past the structure holding it' },
   { code: 'http.truncated', description: 'HTTP request cut short by the capture before the Host header' },
+  {
+    code: 'raw.version_mismatch',
+    description: 'LINKTYPE_IPV4/IPV6 frame whose IP version nibble names the other version (decoded by the nibble)',
+  },
+  { code: 'vntag.truncated', description: 'Cisco VN-Tag cut short' },
+  { code: 'l2tp.truncated', description: 'L2TP header cut short' },
+  {
+    code: 'l2tp.len_invalid',
+    description: 'L2TP length or offset size beyond the datagram, or length below the header',
+  },
+  { code: 'radiotap.truncated', description: 'radiotap header cut short' },
+  {
+    code: 'radiotap.len_invalid',
+    description: 'radiotap length below 8, beyond the frame, or too short for its present fields',
+  },
+  { code: 'wlan.truncated', description: '802.11 MAC header cut short' },
 ];
 
 const KNOWN = new Set(ANOMALIES.map((a) => a.code));

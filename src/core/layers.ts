@@ -39,8 +39,11 @@ export const LAYER_UNKNOWN = 25;
 export const LAYER_GTP = 26;
 export const LAYER_TEREDO = 27;
 export const LAYER_NFLOG = 28;
-/** Ids stay below 31 so the presence mask is a small integer. */
-export const LAYER_COUNT = 29;
+export const LAYER_L2TP = 29;
+/** IEEE 802.11, with or without a radiotap header. */
+export const LAYER_WLAN = 30;
+/** Ids stay below 31 so the presence mask is a small integer: the id space is full. */
+export const LAYER_COUNT = 31;
 
 /** Human names, indexed by layer id; used by `stats` for the protocol hierarchy. */
 export const LAYER_NAMES: readonly string[] = [
@@ -73,6 +76,8 @@ export const LAYER_NAMES: readonly string[] = [
   'gtp',
   'teredo',
   'nflog',
+  'l2tp',
+  'wlan',
 ];
 
 /** Presence bit of a layer id. Ids stay below 31 so the mask fits a small integer. */

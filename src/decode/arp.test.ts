@@ -157,22 +157,30 @@ describe('decodeARP', () => {
     assert.deepEqual(anomalies(p), []);
   });
 
-  test('protocol length 170: only the sender hardware address fits (fuzzed frame 104)', () => {
+  test('protocol length 170 overruns the whole frame: no address kept (fuzzed frame 104)', () => {
+    // tshark: Malformed Packet (ARP/RARP), no arp.src.* / arp.dst.* address fields.
     const p = decodeHex(FUZZ_PLEN170, 1);
     assert.ok(p.has(LAYER_ARP));
     assert.equal(p.arpProtoLen, 170);
     assert.equal(p.arpOpcode, 0xaaaa);
-    assert.equal(p.arpSenderHwOff, GUARD + 22);
-    assert.deepEqual([p.arpSenderIpOff, p.arpTargetHwOff, p.arpTargetIpOff], [-1, -1, -1]);
+    assert.deepEqual([p.arpSenderHwOff, p.arpSenderIpOff, p.arpTargetHwOff, p.arpTargetIpOff], [-1, -1, -1, -1]);
     assert.deepEqual(anomalies(p), ['arp.len_invalid']);
   });
 
-  test('hardware length 22: the sender addresses fit, the target ones do not (fuzzed frame 170)', () => {
+  test('hardware length 22 overruns the whole frame: no address kept (fuzzed frame 170)', () => {
+    // tshark: Malformed Packet (ARP/RARP), no address fields.
     const p = decodeHex(FUZZ_HLEN22, 1);
+    assert.equal(p.arpHwLen, 22);
+    assert.deepEqual([p.arpSenderHwOff, p.arpSenderIpOff, p.arpTargetHwOff, p.arpTargetIpOff], [-1, -1, -1, -1]);
+    assert.deepEqual(anomalies(p), ['arp.len_invalid']);
+  });
+
+  test('the same overrun in a snaplen-cut frame keeps the addresses that fit', () => {
+    const p = decodeHex(FUZZ_HLEN22, 1, 200);
     assert.equal(p.arpSenderHwOff, GUARD + 22);
     assert.equal(p.arpSenderIpOff, GUARD + 22 + 22);
     assert.deepEqual([p.arpTargetHwOff, p.arpTargetIpOff], [-1, -1]);
-    assert.deepEqual(anomalies(p), ['arp.len_invalid']);
+    assert.deepEqual(anomalies(p), ['arp.truncated']);
   });
 
   test('hardware length 0: no hardware addresses, protocol ones kept (fuzzed frame 443)', () => {
@@ -226,7 +234,7 @@ describe('decodeARP: truncated and overflowing input', () => {
       [true, true, false, false],
     ],
     ['one byte short', ARP.slice(0, 54), true, true, ['arp.truncated'], [true, true, true, false]],
-    ['one byte short, whole frame', ARP.slice(0, 54), false, true, ['arp.len_invalid'], [true, true, true, false]],
+    ['one byte short, whole frame', ARP.slice(0, 54), false, true, ['arp.len_invalid'], [false, false, false, false]],
     ['exact length', ARP, false, true, [], [true, true, true, true]],
     [
       'protocol length 0',

@@ -5,8 +5,10 @@
  *   sender_hw:hw_len  sender_proto:proto_len  target_hw:hw_len  target_proto:proto_len
  *
  * The addresses stay in the frame: the context gets their offsets, -1 for each one that is not
- * there. A zero address length, or addresses running past the frame, is `arp.len_invalid`
- * (`arp.truncated` when the snaplen cut the frame); the addresses that do fit are still kept.
+ * there. When the snaplen cut the frame (`arp.truncated`) the addresses that fit are kept. When
+ * the whole frame is present and the addresses still run past it, the lengths are wrong and no
+ * address is kept (`arp.len_invalid`). A zero address length is `arp.len_invalid` too; the
+ * addresses of the other kind are kept.
  * ARP has no length field, so Ethernet padding after the target address is simply ignored.
  * RARP (RFC 903) and other hardware types share the layout and decode the same way.
  */
@@ -51,6 +53,12 @@ export function decodeARP(p: PacketContext, b: Uint8Array, off: number, end: num
   const tha = spa + plen;
   const tpa = tha + hlen;
   const stop = tpa + plen;
+  if (stop > end && !p.truncated) {
+    // The whole frame is here and the lengths still overrun it: they contradict the frame, so
+    // the offsets built on them point at arbitrary bytes. Keep none (as Wireshark does).
+    p.anomaly('arp.len_invalid');
+    return -1;
+  }
   // Each address is kept when all of it lies in the frame; an empty one is no address.
   if (hlen !== 0) {
     if (spa <= end) p.arpSenderHwOff = sha;
@@ -61,7 +69,7 @@ export function decodeARP(p: PacketContext, b: Uint8Array, off: number, end: num
     if (stop <= end) p.arpTargetIpOff = tpa;
   }
   if (hlen === 0 || plen === 0) p.anomaly('arp.len_invalid');
-  else if (stop > end) p.anomaly(p.truncated ? 'arp.truncated' : 'arp.len_invalid');
+  else if (stop > end) p.anomaly('arp.truncated');
   // ARP carries nothing further.
   return -1;
 }

@@ -12,6 +12,7 @@ import {
   LAYER_ETHERNET,
   LAYER_HTTP,
   LAYER_PAYLOAD,
+  LAYER_PPP,
   LAYER_TLS,
   LAYER_UNKNOWN,
   layerBit,
@@ -30,13 +31,15 @@ import {
   SPACE_UDP_PORT,
 } from './decoder.ts';
 import { decodeDNS } from './dns.ts';
-import { decodeEthernet, decodeVLAN } from './ethernet.ts';
+import { decodeEthernet, decodeVLAN, decodeVNTag } from './ethernet.ts';
 import { decodeERSPAN, decodeGRE } from './gre.ts';
 import { decodeGTP } from './gtp.ts';
 import { decodeHTTP } from './http.ts';
 import { decodeICMP, decodeICMPv6 } from './icmp.ts';
+import { decodeIEEE80211, decodeRadiotap } from './ieee80211.ts';
 import { decodeIPv4, decodeIPv4Tunnel } from './ipv4.ts';
 import { decodeIPv6, decodeIPv6Tunnel } from './ipv6.ts';
+import { decodeL2TP } from './l2tp.ts';
 import {
   decodeCiscoHDLC,
   decodeLinuxSLL,
@@ -46,6 +49,7 @@ import {
   decodePPPoE,
   decodePPPSerial,
   decodeRawIP,
+  decodeRawIPFamily,
 } from './link.ts';
 import { decodeNFLOG } from './nflog.ts';
 import { decodeTCP } from './tcp.ts';
@@ -85,10 +89,12 @@ LINK[50] = decodePPPSerial; // LINKTYPE_PPP_HDLC
 LINK[51] = decodePPPoE; // LINKTYPE_PPP_ETHER: PPPoE session header first
 LINK[101] = decodeRawIP; // LINKTYPE_RAW
 LINK[104] = decodeCiscoHDLC; // LINKTYPE_C_HDLC
+LINK[105] = decodeIEEE80211; // LINKTYPE_IEEE802_11
 LINK[108] = decodeNull; // LINKTYPE_LOOP: OpenBSD loopback, network-order family
 LINK[113] = decodeLinuxSLL; // LINKTYPE_LINUX_SLL
-LINK[228] = decodeIPv4; // LINKTYPE_IPV4
-LINK[229] = decodeIPv6; // LINKTYPE_IPV6
+LINK[127] = decodeRadiotap; // LINKTYPE_IEEE802_11_RADIOTAP
+LINK[228] = decodeRawIPFamily; // LINKTYPE_IPV4
+LINK[229] = decodeRawIPFamily; // LINKTYPE_IPV6
 LINK[239] = decodeNFLOG; // LINKTYPE_NFLOG
 LINK[276] = decodeLinuxSLL2; // LINKTYPE_LINUX_SLL2
 
@@ -99,6 +105,7 @@ ETHERTYPE[0x8035] = decodeARP; // RARP: same layout, opcodes 3 and 4
 ETHERTYPE[0x8100] = decodeVLAN; // 802.1Q
 ETHERTYPE[0x88a8] = decodeVLAN; // 802.1ad service tag
 ETHERTYPE[0x9100] = decodeVLAN; // pre-standard QinQ
+ETHERTYPE[0x8926] = decodeVNTag; // Cisco VN-Tag
 ETHERTYPE[0x86dd] = decodeIPv6;
 ETHERTYPE[0x8847] = decodeMPLS; // MPLS unicast
 ETHERTYPE[0x8848] = decodeMPLS; // MPLS multicast
@@ -128,6 +135,7 @@ UDP_PORT[8472] = decodeVXLAN; // Linux kernel's historical VXLAN port
 UDP_PORT[6081] = decodeGeneve;
 UDP_PORT[2152] = decodeGTP; // GTP-U
 UDP_PORT[3544] = decodeTeredo;
+UDP_PORT[1701] = decodeL2TP; // L2TPv2: PPP frames
 UDP_APP[53] = decodeDNS;
 UDP_APP[5353] = decodeDNS; // mDNS
 UDP_APP[5355] = decodeDNS; // LLMNR
@@ -140,6 +148,7 @@ TCP_APP[8443] = decodeTLS;
 
 // ---- structural successors ----
 LAYER[LAYER_ETHERNET] = decodeEthernet;
+LAYER[LAYER_PPP] = decodePPPSerial; // a PPP frame in a tunnel (L2TP)
 
 function lookup(p: PacketContext): Slot {
   switch (p.nextSpace) {

@@ -6,6 +6,10 @@
  * A type field below 0x0600 is an 802.3 length: an LLC frame follows, kept as payload.
  * VLAN tag (IEEE 802.1Q), which sits where the EtherType was:
  *   pcp:3  dei:1  vid:12  ethertype:16       (4 bytes after the TPID 0x8100 / 0x88a8)
+ * Cisco VN-Tag (EtherType 0x8926; IEEE 802.1Qbh draft, the ancestor of 802.1BR), likewise in
+ * the EtherType's place:
+ *   d:1  p:1  dst_vif:14  l:1  r:1  ver:2  src_vif:12  ethertype:16           (6 bytes)
+ *   It names virtual interfaces of a fabric extender, not a VLAN; only the EtherType is used.
  */
 import { LAYER_ETHERNET, LAYER_VLAN, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
@@ -16,6 +20,8 @@ import { SPACE_ETHERTYPE, u16 } from './decoder.ts';
 export const ETH_HEADER_LEN = 14;
 /** VLAN tag length (TCI + inner EtherType). */
 export const VLAN_TAG_LEN = 4;
+/** VN-Tag length (tag + inner EtherType). */
+export const VNTAG_LEN = 6;
 /** Smallest value of the type field that is an EtherType rather than an 802.3 length. */
 export const ETH_MIN_ETHERTYPE = 0x0600;
 
@@ -48,4 +54,22 @@ export function decodeVLAN(p: PacketContext, b: Uint8Array, off: number, end: nu
   p.nextSpace = SPACE_ETHERTYPE;
   p.nextKey = type;
   return off + VLAN_TAG_LEN;
+}
+
+/**
+ * Cisco VN-Tag: skipped over to the EtherType it carries.
+ * @example
+ * ETHERTYPE[0x8926] = decodeVNTag; // dispatch.ts
+ */
+export function decodeVNTag(p: PacketContext, b: Uint8Array, off: number, end: number): number {
+  if (end - off < VNTAG_LEN) {
+    p.anomaly('vntag.truncated');
+    return -1;
+  }
+  const type = u16(b, off + 4);
+  p.ethType = type;
+  if (type < ETH_MIN_ETHERTYPE) return off + VNTAG_LEN;
+  p.nextSpace = SPACE_ETHERTYPE;
+  p.nextKey = type;
+  return off + VNTAG_LEN;
 }

@@ -572,7 +572,7 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       0,
       'text',
       '',
-      'outermost tunnel: gre, erspan, vxlan, geneve, ipip, 6in4, 6in6, gtp, teredo',
+      'outermost tunnel: gre, erspan, vxlan, geneve, ipip, 6in4, 6in6, gtp, teredo, l2tp',
       (p) => (p.tunnelDepth > 0 ? p.tunnel.type : undefined),
     ),
     int('tunnel_depth', 0, '', 'number of nested tunnels', '(p.tunnelDepth > 0 ? p.tunnelDepth : -1)'),

@@ -32,6 +32,7 @@ import {
   decodePPPoE,
   decodePPPSerial,
   decodeRawIP,
+  decodeRawIPFamily,
 } from './link.ts';
 
 // ---- helpers ----
@@ -103,6 +104,12 @@ const RAW_IPV4 = '4500002844354000800600000a00000152669813d8ad0050f1f709185cddef
 const RAW_IPV6 =
   '60000000002006402001061804000000000000005199cc70200106180001800000000000000000058c9b00506ae70737b8ef1743' +
   '8010058ccb8600000101080a00dd1a599c0c30e9';
+
+// tcpdump__linktype_ipv4_invalid.pcap frame 1 (LINKTYPE_IPV4 228 holding an IPv6 packet):
+// IP6 2001:db8::1.12345 > 2620:fe::9.53: 4660+ A? example.com. (29)
+const IPV4_LINK_IPV6 =
+  '600000000025114020010db8000000000000000000000001262000fe000000000000000000000009303900350025' +
+  '98b3123401000001000000000000076578616d706c6503636f6d0000010001';
 
 // tcpdump__tcp_handshake_nano_sll.pcap frame 1 (LINKTYPE_LINUX_SLL 113):
 // Out ethertype IPv4 (0x0800), length 76: 131.155.215.69.46656 > 137.116.81.94.80: Flags [S], seq 797190859, ...
@@ -295,6 +302,61 @@ describe('decodeRawIP', () => {
     assert.equal(p.payloadOff, GUARD);
     assert.equal(p.payloadLen, 40);
   });
+});
+
+describe('decodeRawIPFamily (LINKTYPE_IPV4 228, LINKTYPE_IPV6 229)', () => {
+  test('each link type decodes its own version with no anomaly', () => {
+    const p = decodeHex(RAW_IPV4, 228);
+    assert.ok(p.has(LAYER_IPV4) && p.has(LAYER_TCP));
+    assert.equal(p.ipOff, GUARD);
+    assert.deepEqual(anomalies(p), []);
+    const q = decodeHex(RAW_IPV6, 229);
+    assert.ok(q.has(LAYER_IPV6) && q.has(LAYER_TCP));
+    assert.deepEqual(anomalies(q), []);
+  });
+
+  test('an IPv6 packet on LINKTYPE_IPV4 is decoded as IPv6 and flagged (tcpdump and tshark decode it too)', () => {
+    const p = decodeHex(IPV4_LINK_IPV6, 228);
+    assert.ok(p.has(LAYER_IPV6) && p.has(LAYER_UDP) && !p.has(LAYER_IPV4));
+    // tshark: ipv6.src 2001:db8::1, ipv6.dst 2620:fe::9, udp 12345 > 53, udp.length 37
+    assert.equal(formatIPv6(p.src6), '2001:db8::1');
+    assert.equal(formatIPv6(p.dst6), '2620:fe::9');
+    assert.equal(p.srcPort, 12345);
+    assert.equal(p.dstPort, 53);
+    assert.equal(p.udpLength, 37);
+    assert.deepEqual(anomalies(p), ['raw.version_mismatch']);
+    for (const a of anomalies(p)) assert.ok(isKnownAnomaly(a), a);
+  });
+
+  test('an IPv4 packet on LINKTYPE_IPV6 is decoded as IPv4 and flagged', () => {
+    const p = decodeHex(RAW_IPV4, 229);
+    assert.ok(p.has(LAYER_IPV4) && p.has(LAYER_TCP));
+    assert.deepEqual(anomalies(p), ['raw.version_mismatch']);
+  });
+
+  test('names the EtherType without consuming bytes', () => {
+    const { p, next } = run(decodeRawIPFamily, IPV4_LINK_IPV6);
+    assert.equal(next, 0);
+    assert.equal(p.nextSpace, SPACE_ETHERTYPE);
+    assert.equal(p.nextKey, 0x86dd);
+  });
+
+  // name, hex, link type, expected anomalies
+  const cases: [string, string, number, string[]][] = [
+    ['empty frame on 228', '', 228, ['ipv4.truncated']],
+    ['empty frame on 229', '', 229, ['ipv6.truncated']],
+    ['nibble 5 on 228: the IPv4 decoder flags it', '5' + RAW_IPV4.slice(1), 228, ['ipv4.version_invalid']],
+    ['nibble 0 on 229: the IPv6 decoder flags it', '0' + RAW_IPV6.slice(1), 229, ['ipv6.version_invalid']],
+    ['IPv6 cut to 10 bytes on 228', IPV4_LINK_IPV6.slice(0, 20), 228, ['raw.version_mismatch', 'ipv6.truncated']],
+    ['one byte 0x45 on 229', '45', 229, ['raw.version_mismatch', 'ipv4.truncated']],
+  ];
+  for (const [name, hex, lt, expected] of cases) {
+    test(name, () => {
+      const p = decodeHex(hex, lt);
+      assert.deepEqual(anomalies(p), expected);
+      assert.ok(!p.has(LAYER_IPV4) && !p.has(LAYER_IPV6));
+    });
+  }
 });
 
 describe('decodeLinuxSLL', () => {

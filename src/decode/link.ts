@@ -6,6 +6,10 @@
  * BSD loopback, LINKTYPE_NULL (0) and LINKTYPE_LOOP (108):
  *   family:32            AF_ value; host byte order of the writer for NULL, network order for LOOP
  * Raw IP, LINKTYPE_RAW (101) and DLT_RAW (12, 14): no header; the version nibble names the protocol.
+ * LINKTYPE_IPV4 (228) and LINKTYPE_IPV6 (229): no header either, and the link type names the
+ *   version. A packet whose own version nibble says otherwise is decoded by its nibble (as tcpdump
+ *   and Wireshark do: the IP header is the better witness than a writer's link type) and
+ *   recorded as `raw.version_mismatch`.
  * Linux cooked capture v1, LINKTYPE_LINUX_SLL (113,
  * https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html):
  *   packet_type:16  arphrd_type:16  addr_len:16  addr:64  protocol:16                    (16 bytes)
@@ -52,6 +56,11 @@ import { SPACE_ETHERTYPE, SPACE_LAYER, SPACE_PPP, u16, u32 } from './decoder.ts'
 export const ETHERTYPE_IPV4 = 0x0800;
 /** EtherType of IPv6. */
 export const ETHERTYPE_IPV6 = 0x86dd;
+
+/** Link type whose packets are all IPv4. */
+export const LINKTYPE_IPV4 = 228;
+/** Link type whose packets are all IPv6. */
+export const LINKTYPE_IPV6 = 229;
 
 /** BSD loopback header length. */
 export const NULL_HEADER_LEN = 4;
@@ -157,6 +166,26 @@ export function decodeRawIP(p: PacketContext, b: Uint8Array, off: number, end: n
     p.anomaly('raw.unknown_version');
   }
   // No header of its own: the IP decoder starts at the same offset.
+  return off;
+}
+
+/**
+ * LINKTYPE_IPV4 / LINKTYPE_IPV6: the IP header starts the frame; the version nibble wins over the
+ * link type. A nibble that is neither 4 nor 6 goes to the decoder the link type names, which
+ * records it as that version's `version_invalid`.
+ * @example
+ * LINK[228] = decodeRawIPFamily; // dispatch.ts; also LINK[229]
+ */
+export function decodeRawIPFamily(p: PacketContext, b: Uint8Array, off: number, end: number): number {
+  const expected = p.linkType === LINKTYPE_IPV6 ? 6 : 4;
+  let version = expected;
+  if (end > off) {
+    const v = b[off]! >> 4;
+    if (v === 4 || v === 6) version = v;
+  }
+  if (version !== expected) p.anomaly('raw.version_mismatch');
+  p.nextSpace = SPACE_ETHERTYPE;
+  p.nextKey = version === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
   return off;
 }
 

@@ -14,6 +14,8 @@ import { FlowTable } from './flow-table.ts';
 
 /** Order of layers in a hierarchy path: outer encapsulations first, applications last. */
 const PATH_ORDER: readonly number[] = [
+  L.LAYER_WLAN,
+  L.LAYER_NFLOG,
   L.LAYER_NULL,
   L.LAYER_SLL,
   L.LAYER_SLL2,
@@ -28,6 +30,9 @@ const PATH_ORDER: readonly number[] = [
   L.LAYER_ERSPAN,
   L.LAYER_VXLAN,
   L.LAYER_GENEVE,
+  L.LAYER_GTP,
+  L.LAYER_TEREDO,
+  L.LAYER_L2TP,
   L.LAYER_IPV4,
   L.LAYER_IPV6,
   L.LAYER_ICMP,
@@ -40,6 +45,9 @@ const PATH_ORDER: readonly number[] = [
   L.LAYER_PAYLOAD,
   L.LAYER_UNKNOWN,
 ];
+
+/** Entries of the layer-set cache (a power of two). */
+const SET_CACHE = 256;
 
 export interface HierarchyNode {
   name: string;
@@ -80,8 +88,11 @@ export class CaptureStats {
   private readonly layerSets = new Map<number, { packets: number; bytes: number }>();
   private lastLinkType = -1;
   private lastLink = { packets: 0 };
-  private lastLayers = -1;
-  private lastSet = { packets: 0, bytes: 0 };
+  private readonly cacheMask = new Int32Array(SET_CACHE).fill(-1);
+  private readonly cacheSet: { packets: number; bytes: number }[] = Array.from({ length: SET_CACHE }, () => ({
+    packets: 0,
+    bytes: 0,
+  }));
   readonly anomalies = new AnomalyCounters();
   private readonly keys = new FlowKeyBuilder();
   readonly flows = new FlowTable(1 << 14);
@@ -111,13 +122,17 @@ export class CaptureStats {
       this.linkTypes.set(p.linkType, this.lastLink);
     }
     this.lastLink.packets++;
-    let set = this.lastSet;
-    if (p.layers !== this.lastLayers) {
-      const known = this.layerSets.get(p.layers);
+    // Layer sets alternate from packet to packet (ACK, data, TLS, DNS...): a small
+    // direct-mapped cache in front of the map keeps the common ones one array load away.
+    const mask = p.layers;
+    const h = (Math.imul(mask, 0x9e3779b1) >>> 24) & (SET_CACHE - 1);
+    let set = this.cacheSet[h]!;
+    if (this.cacheMask[h] !== mask) {
+      const known = this.layerSets.get(mask);
       set = known ?? { packets: 0, bytes: 0 };
-      if (known === undefined) this.layerSets.set(p.layers, set);
-      this.lastLayers = p.layers;
-      this.lastSet = set;
+      if (known === undefined) this.layerSets.set(mask, set);
+      this.cacheMask[h] = mask;
+      this.cacheSet[h] = set;
     }
     set.packets++;
     set.bytes += p.frameLength;

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { describe, it } from 'node:test';
 import { corpusPath } from '../helpers/corpus.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -52,7 +52,16 @@ describe('pcapstream decode', () => {
   });
 
   it('--fields, --limit and --format csv', () => {
-    const r = cli(['decode', corpusPath('dpkt__http.pcap'), '--format', 'csv', '--fields', 'frame_number,src_ip,dest_port', '--limit', '3']);
+    const r = cli([
+      'decode',
+      corpusPath('dpkt__http.pcap'),
+      '--format',
+      'csv',
+      '--fields',
+      'frame_number,src_ip,dest_port',
+      '--limit',
+      '3',
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(r.out.trim().split('\n'), [
       'frame_number,src_ip,dest_port',
@@ -111,7 +120,12 @@ describe('pcapstream stats and synth', () => {
     };
     const r = cli(['stats', out, '--json']);
     assert.equal(r.code, 0, r.err);
-    const st = JSON.parse(r.out) as { packets: number; bytes: number; flows_5tuple: number; container: { format: string } };
+    const st = JSON.parse(r.out) as {
+      packets: number;
+      bytes: number;
+      flows_5tuple: number;
+      container: { format: string };
+    };
     assert.equal(st.packets, truth.packets);
     assert.equal(st.bytes, truth.bytes);
     assert.equal(st.flows_5tuple, truth.flows.total);

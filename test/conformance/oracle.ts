@@ -80,6 +80,12 @@ const TSHARK_FIELDS = [
   'arp.src.hw_mac',
   'arp.dst.hw_mac',
   'vlan.id',
+  'frame.cb_pen',
+  'ieee8021ad.id',
+  'arp.src.hw',
+  'arp.dst.hw',
+  'arp.src.proto',
+  'arp.dst.proto',
 ] as const;
 type TField = (typeof TSHARK_FIELDS)[number];
 type TRow = Record<TField, string[]>;
@@ -128,6 +134,9 @@ export async function runTshark(file: string): Promise<TsharkResult> {
       const v = cols[i] ?? '';
       row[f] = v === '' ? [] : v.split('|');
     });
+    // tshark shows a pcapng Custom Block as a frame of its own; it holds no packet, and capinfos
+    // and pcapstream do not count it, so it must not shift the packet-by-packet pairing.
+    if (row['frame.cb_pen'].length > 0) continue;
     rows.push(row);
   }
   return {
@@ -209,6 +218,8 @@ export async function decodeOurs(file: string): Promise<OurResult> {
 interface Layout {
   /** Tokens up to the first ICMP message (whose quoted headers are not the packet's own). */
   tokens: string[];
+  /** Every token of `frame.protocols`, quoted headers included. */
+  all: string[];
   /** 'ip' or 'ipv6' for the innermost IP header, '' if none. */
   family: string;
   /** Index of the innermost header's value in the family's multi-valued fields. */
@@ -245,7 +256,53 @@ function layout(row: TRow): Layout {
       udp++;
     }
   }
-  return { tokens, family, ipIndex: family === 'ip' ? v4 - 1 : v6 - 1, tcpIndex, udpIndex };
+  return { tokens, all, family, ipIndex: family === 'ip' ? v4 - 1 : v6 - 1, tcpIndex, udpIndex };
+}
+
+/** tshark's names of the dissectors that fill `dns.qry.name`. */
+const DNS_TOKENS = new Set(['dns', 'mdns', 'llmnr']);
+
+/**
+ * The query name of the packet's own DNS message: a name that tshark read only inside an ICMP
+ * error's quoted datagram belongs to another packet.
+ */
+function ownDnsName(t: TRow, l: Layout): string | undefined {
+  return l.tokens.some((x) => DNS_TOKENS.has(x)) ? t['dns.qry.name'][0] : undefined;
+}
+
+/**
+ * VLAN ids outermost first. tshark names an 802.1ad service tag `ieee8021ad.id` and an 802.1Q
+ * tag `vlan.id`; `frame.protocols` gives their order.
+ */
+function vlanIds(t: TRow, l: Layout): string | undefined {
+  const ids: string[] = [];
+  let q = 0;
+  let ad = 0;
+  for (const x of l.all) {
+    if (x === 'vlan') ids.push(t['vlan.id'][q++] ?? '?');
+    else if (x === 'ieee8021ad') ids.push(t['ieee8021ad.id'][ad++] ?? '?');
+  }
+  return ids.length > 0 ? ids.join(',') : undefined;
+}
+
+/**
+ * tshark fills `arp.src.hw_mac`/`arp.src.proto_ipv4` only for an Ethernet-type hardware address
+ * of 6 bytes and an IPv4-type protocol address of 4; otherwise it gives the raw bytes as hex in
+ * `arp.src.hw`/`arp.src.proto`. pcapstream formats an address by its length alone, so the raw
+ * bytes are formatted the same way here and the comparison is of the bytes.
+ */
+function arpBytes(hex: string | undefined, hw: boolean): string | undefined {
+  if (hex === undefined) return undefined;
+  const h = hex.replace(/:/g, '');
+  const bytes = h.match(/../g) ?? [];
+  if (hw) return bytes.length === 6 ? bytes.join(':') : h;
+  if (bytes.length === 4) return bytes.map((x) => Number.parseInt(x, 16)).join('.');
+  if (bytes.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(bytes[i]! + bytes[i + 1]!);
+    return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  }
+  return h;
 }
 
 const IPV6_EXT = new Set(['0', '43', '44', '50', '51', '60', '135', '139', '140']);
@@ -351,16 +408,28 @@ export const COMPARISONS: Comparison[] = [
   },
   { name: 'icmp_type', ours: (o) => str(o.icmp_type), theirs: (t) => t['icmp.type'][0] ?? t['icmpv6.type'][0] },
   { name: 'icmp_code', ours: (o) => str(o.icmp_code), theirs: (t) => t['icmp.code'][0] ?? t['icmpv6.code'][0] },
-  { name: 'dns_query_name', ours: (o) => str(o.dns_query_name), theirs: (t) => t['dns.qry.name'][0] },
-  { name: 'arp_sender_ip', ours: (o) => str(o.arp_sender_ip), theirs: (t) => t['arp.src.proto_ipv4'][0] },
-  { name: 'arp_target_ip', ours: (o) => str(o.arp_target_ip), theirs: (t) => t['arp.dst.proto_ipv4'][0] },
-  { name: 'arp_sender_mac', ours: (o) => str(o.arp_sender_mac), theirs: (t) => t['arp.src.hw_mac'][0] },
-  { name: 'arp_target_mac', ours: (o) => str(o.arp_target_mac), theirs: (t) => t['arp.dst.hw_mac'][0] },
+  { name: 'dns_query_name', ours: (o) => str(o.dns_query_name), theirs: ownDnsName },
   {
-    name: 'vlan_ids',
-    ours: (o) => str(o.vlan_ids),
-    theirs: (t) => (t['vlan.id'].length > 0 ? t['vlan.id'].join(',') : undefined),
+    name: 'arp_sender_ip',
+    ours: (o) => str(o.arp_sender_ip),
+    theirs: (t) => t['arp.src.proto_ipv4'][0] ?? arpBytes(t['arp.src.proto'][0], false),
   },
+  {
+    name: 'arp_target_ip',
+    ours: (o) => str(o.arp_target_ip),
+    theirs: (t) => t['arp.dst.proto_ipv4'][0] ?? arpBytes(t['arp.dst.proto'][0], false),
+  },
+  {
+    name: 'arp_sender_mac',
+    ours: (o) => str(o.arp_sender_mac),
+    theirs: (t) => t['arp.src.hw_mac'][0] ?? arpBytes(t['arp.src.hw'][0], true),
+  },
+  {
+    name: 'arp_target_mac',
+    ours: (o) => str(o.arp_target_mac),
+    theirs: (t) => t['arp.dst.hw_mac'][0] ?? arpBytes(t['arp.dst.hw'][0], true),
+  },
+  { name: 'vlan_ids', ours: (o) => str(o.vlan_ids), theirs: vlanIds },
 ];
 
 export interface Difference {
@@ -434,8 +503,8 @@ export async function compareCorpus(files = readManifest().map((m) => m.file)): 
 
 export interface AllowEntry {
   file: string;
-  /** Field name from COMPARISONS, or '*' for every field. */
-  field: string;
+  /** Field name(s) from COMPARISONS, 'packet_count', or '*' for every field. */
+  field: string | string[];
   /** Frame numbers, or omitted for every frame of the file. */
   frames?: number[];
   reason: string;
@@ -447,11 +516,49 @@ export function readAllowList(): AllowEntry[] {
   return (JSON.parse(fs.readFileSync(ALLOWLIST_PATH, 'utf8')) as { entries: AllowEntry[] }).entries;
 }
 
+/** The fields an entry names. */
+export function entryFields(e: AllowEntry): string[] {
+  return Array.isArray(e.field) ? e.field : [e.field];
+}
+
 export function allowedBy(d: Difference, list: AllowEntry[]): AllowEntry | undefined {
-  return list.find(
-    (e) =>
+  return list.find((e) => {
+    const fields = entryFields(e);
+    return (
       e.file === d.file &&
-      (e.field === '*' || e.field === d.field) &&
-      (e.frames === undefined || e.frames.includes(d.frame)),
-  );
+      (fields.includes('*') || fields.includes(d.field)) &&
+      (e.frames === undefined || e.frames.includes(d.frame))
+    );
+  });
+}
+
+/**
+ * The parts of allow-list entries that no difference needs: every field and every frame an
+ * entry names must explain at least one difference, so entries stay as narrow as the facts.
+ */
+export function staleParts(differences: Difference[], list: AllowEntry[]): string[] {
+  const usedFields = new Map<AllowEntry, Set<string>>();
+  const usedFrames = new Map<AllowEntry, Set<number>>();
+  for (const d of differences) {
+    const e = allowedBy(d, list);
+    if (e === undefined) continue;
+    if (!usedFields.has(e)) {
+      usedFields.set(e, new Set());
+      usedFrames.set(e, new Set());
+    }
+    usedFields.get(e)!.add(d.field);
+    usedFrames.get(e)!.add(d.frame);
+  }
+  const stale: string[] = [];
+  for (const e of list) {
+    if (entryFields(e).includes('packet_count')) continue;
+    const fields = usedFields.get(e);
+    if (fields === undefined) {
+      stale.push(`${e.file} ${entryFields(e).join(',')}: unused`);
+      continue;
+    }
+    for (const f of entryFields(e)) if (f !== '*' && !fields.has(f)) stale.push(`${e.file} ${f}: field unused`);
+    for (const n of e.frames ?? []) if (!usedFrames.get(e)!.has(n)) stale.push(`${e.file} #${n}: frame unused`);
+  }
+  return stale;
 }

@@ -3,7 +3,7 @@
  * and every difference not covered by the allow-list (or all of them with --all).
  *   node test/conformance/report.ts [--all] [file ...]
  */
-import { allowedBy, compareCorpus, readAllowList } from './oracle.ts';
+import { allowedBy, compareCorpus, readAllowList, staleParts } from './oracle.ts';
 
 const args = process.argv.slice(2);
 const all = args.includes('--all');
@@ -21,3 +21,4 @@ for (const d of cmp.differences) {
   if (!all && allowedBy(d, allow)) continue;
   console.log(`DIFF ${d.file} #${d.frame} ${d.field}: ours=${d.ours} tshark=${d.theirs}`);
 }
+if (files.length === 0) for (const s of staleParts(cmp.differences, allow)) console.log(`STALE ${s}`);

@@ -18,7 +18,7 @@ import { CORPUS_DIR, readManifest } from '../conformance/oracle.ts';
 import { guardedFrame, rng } from './guarded-buffer.ts';
 
 /** Link types pcapstream decodes, plus unknown ones. */
-const LINK_TYPES = [0, 1, 9, 12, 14, 50, 51, 101, 104, 108, 113, 228, 229, 276, 147, 999];
+const LINK_TYPES = [0, 1, 9, 12, 14, 50, 51, 101, 104, 105, 108, 113, 127, 228, 229, 239, 276, 147, 999];
 
 const p = new PacketContext();
 const frame = new Frame();
