@@ -5,8 +5,10 @@
  *   npm run bench                       # ~1 GB capture, every tool
  *   npm run bench -- --bytes 200000000  # smaller capture
  *   npm run bench -- --only pcapstream  # skip the peers
+ *   npm run bench -- --runs 5           # runs per command (median reported; default 3)
  *
- * Each command runs once under GNU time (wall seconds, peak RSS). tshark is far slower than the
+ * Each command runs `--runs` times under GNU time; the median wall time and the highest peak RSS
+ * are reported. tshark is far slower than the
  * rest, so it decodes a slice of the first packets and its rate is taken on that slice.
  * Prints a table and a Markdown block ready for docs/benchmarks.md.
  */
@@ -26,10 +28,13 @@ const targetBytes = Number(opt('bytes', String(1_000_000_000)));
 const seed = Number(opt('seed', '42'));
 const only = opt('only', '');
 const tsharkSlice = Number(opt('tshark-packets', '200000'));
+const runs = Math.max(1, Number(opt('runs', '3')));
 const dataDir = path.join(root, 'bench', 'data');
 const capture = path.join(dataDir, `synth-${targetBytes}-s${seed}.pcap`);
 const node = process.execPath;
-const cli = path.join(root, 'src', 'cli', 'main.ts');
+// The compiled build, as installed (`npm run bench` builds it first); sources as a fallback.
+const built = path.join(root, 'dist', 'cli', 'main.js');
+const cli = fs.existsSync(built) ? built : path.join(root, 'src', 'cli', 'main.ts');
 
 interface Result {
   name: string;
@@ -72,11 +77,22 @@ const fileBytes = fs.statSync(capture).size;
 const packets = truth.packets;
 const results: Result[] = [];
 
+/** Run a command `runs` times and keep the median wall time (shared machines are noisy). */
 function bench(name: string, command: string, n = packets, bytes = fileBytes, note = ''): void {
   if (only && !name.startsWith(only)) return;
-  process.stderr.write(`running ${name} ...\n`);
-  const t = timed(command);
-  results.push({ name, command, seconds: t.seconds, rssMB: t.rssMB, packets: n, bytes, note });
+  process.stderr.write(`running ${name} x${runs} ...\n`);
+  const all = Array.from({ length: runs }, () => timed(command)).sort((a, b) => a.seconds - b.seconds);
+  const t = all[Math.floor(all.length / 2)]!;
+  const spread = `${all[0]!.seconds.toFixed(2)}-${all[all.length - 1]!.seconds.toFixed(2)} s`;
+  results.push({
+    name,
+    command,
+    seconds: t.seconds,
+    rssMB: Math.max(...all.map((r) => r.rssMB)),
+    packets: n,
+    bytes,
+    note: [note, runs > 1 ? `median of ${runs} (${spread})` : ''].filter((x) => x !== '').join('; '),
+  });
 }
 
 const q = (s: string): string => `"${s}"`;
