@@ -70,8 +70,8 @@ export class PacketContext {
   /** When false, application layers (DNS, TLS, HTTP) are not looked for at all. */
   decodeApp = true;
   /**
-   * When false, application layers are recognised (presence bit, DNS header fields, HTTP
-   * method) but their names and strings are not read: what `stats` needs, at a third the cost.
+   * When false, DNS names and records are walked and checked (every anomaly is still found)
+   * but no text is built: what `stats` needs, at a fraction of the cost.
    */
   appDetail = true;
 

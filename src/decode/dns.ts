@@ -72,12 +72,19 @@ const NAME_BUF = Buffer.allocUnsafe(DNS_MAX_NAME_LEN + 1);
 let nameText = '';
 
 /**
- * Read the name at `o`. Labels are copied to `NAME_BUF` and `nameText` is set when `build`;
- * without it pointers are not followed (the name is only skipped). Returns the offset just after
- * the name where it sits (after its first pointer, if any), or a `NAME_*` failure. `msg` is the
- * message start that pointers count from; nothing at or past `end` is read.
+ * Read the name at `o`. `mode` says how far: NAME_SKIP stops at the first pointer (the name's
+ * extent is known there), NAME_WALK follows every pointer and label to check it, NAME_BUILD
+ * also copies the labels to `NAME_BUF` and sets `nameText`. Returns the offset just past the
+ * name where it sits (after its first pointer, if any), or a `NAME_*` failure. `msg` is the
+ * start of the DNS message that pointers are relative to.
  */
-function readName(b: Uint8Array, msg: number, o: number, end: number, build: boolean): number {
+/** What `readName` does with a name: skip it at its first pointer, walk it whole, or build its text. */
+const NAME_SKIP = 0;
+const NAME_WALK = 1;
+const NAME_BUILD = 2;
+
+function readName(b: Uint8Array, msg: number, o: number, end: number, mode: number): number {
+  const build = mode === NAME_BUILD;
   let n = 0;
   let wire = 1;
   let jumps = 0;
@@ -95,7 +102,7 @@ function readName(b: Uint8Array, msg: number, o: number, end: number, build: boo
       if (o + 1 >= end) return NAME_SHORT;
       if (after < 0) {
         after = o + 2;
-        if (!build) return after;
+        if (mode === NAME_SKIP) return after;
       }
       if (++jumps > DNS_MAX_POINTERS) return NAME_LOOP;
       o = msg + (((len & 0x3f) << 8) | b[o + 1]!);
@@ -293,14 +300,15 @@ function rdataText(
   type: number,
   end: number,
   continues: boolean,
+  text: boolean,
 ): string {
   const rdEnd = rd + len;
   switch (type) {
     case DNS_TYPE_A:
-      if (len === 4) return formatIPv4At(b, rd);
+      if (len === 4) return text ? formatIPv4At(b, rd) : '';
       break;
     case DNS_TYPE_AAAA:
-      if (len === 16) return formatIPv6At(b, rd);
+      if (len === 16) return text ? formatIPv6At(b, rd) : '';
       break;
     case DNS_TYPE_NS:
     case DNS_TYPE_CNAME:
@@ -308,12 +316,13 @@ function rdataText(
     case DNS_TYPE_MX: {
       const at = type === DNS_TYPE_MX ? rd + 2 : rd;
       if (at >= rdEnd) break;
-      const r = readName(b, msg, at, end, true);
+      const r = readName(b, msg, at, end, text ? NAME_BUILD : NAME_WALK);
       if (r < 0) {
         nameAnomaly(p, r, continues);
-        return formatHex(b, rd, len);
+        return text ? formatHex(b, rd, len) : '';
       }
       if (r > rdEnd) break;
+      if (!text) return '';
       return type === DNS_TYPE_MX ? u16(b, rd) + ' ' + nameText : nameText;
     }
     case DNS_TYPE_TXT: {
@@ -323,19 +332,21 @@ function rdataText(
         const l = b[o]!;
         if (o + 1 + l > rdEnd) {
           p.anomaly('dns.rdata_invalid');
-          return formatHex(b, rd, len);
+          return text ? formatHex(b, rd, len) : '';
         }
-        if (o > rd) s += ',';
-        s += asciiText(b, o + 1, o + 1 + l);
+        if (text) {
+          if (o > rd) s += ',';
+          s += asciiText(b, o + 1, o + 1 + l);
+        }
         o += 1 + l;
       }
       return s;
     }
     default:
-      return formatHex(b, rd, len);
+      return text ? formatHex(b, rd, len) : '';
   }
   p.anomaly('dns.rdata_invalid');
-  return formatHex(b, rd, len);
+  return text ? formatHex(b, rd, len) : '';
 }
 
 function storeAnswer(p: PacketContext, i: number, name: string, type: number, ttl: number, data: string): void {
@@ -394,14 +405,12 @@ export function decodeDNS(p: PacketContext, b: Uint8Array, off: number, end: num
   p.dnsAnCount = an;
   p.dnsNsCount = u16(b, msg + 8);
   p.dnsArCount = u16(b, msg + 10);
-  if (!p.appDetail) {
-    p.dnsQueryType = -1;
-    return -1;
-  }
+  // Without detail the names and records are walked for their anomalies but no text is built.
+  const detail = p.appDetail;
 
   let o = msg + DNS_HEADER_LEN;
   for (let q = 0; q < qd; q++) {
-    const r = readName(b, msg, o, stop, q === 0);
+    const r = readName(b, msg, o, stop, q !== 0 ? NAME_SKIP : detail ? NAME_BUILD : NAME_WALK);
     if (r < 0) {
       nameAnomaly(p, r, continues);
       return -1;
@@ -411,7 +420,7 @@ export function decodeDNS(p: PacketContext, b: Uint8Array, off: number, end: num
       return -1;
     }
     if (q === 0) {
-      p.dnsQueryName = nameText;
+      p.dnsQueryName = detail ? nameText : '';
       p.dnsQueryType = u16(b, r);
       p.dnsQueryClass = u16(b, r + 2);
     }
@@ -420,7 +429,7 @@ export function decodeDNS(p: PacketContext, b: Uint8Array, off: number, end: num
 
   const keep = Math.min(an, MAX_DNS_ANSWERS);
   for (let i = 0; i < keep; i++) {
-    const r = readName(b, msg, o, stop, true);
+    const r = readName(b, msg, o, stop, detail ? NAME_BUILD : NAME_WALK);
     if (r < 0) {
       nameAnomaly(p, r, continues);
       return -1;
@@ -437,7 +446,8 @@ export function decodeDNS(p: PacketContext, b: Uint8Array, off: number, end: num
       if (!continues) p.anomaly('dns.truncated');
       return -1;
     }
-    storeAnswer(p, i, name, type, u32(b, r + 4), rdataText(p, b, msg, rd, len, type, stop, continues));
+    const data = rdataText(p, b, msg, rd, len, type, stop, continues, detail);
+    if (detail) storeAnswer(p, i, name, type, u32(b, r + 4), data);
     o = rd + len;
   }
   return -1;

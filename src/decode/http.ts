@@ -81,11 +81,7 @@ export function decodeHTTP(p: PacketContext, b: Uint8Array, off: number, end: nu
   const uriEnd = o;
   p.layers |= layerBit(LAYER_HTTP);
   p.httpMethod = HTTP_METHODS[m]!;
-  if (!p.appDetail) {
-    p.httpUri = '';
-    p.httpHost = '';
-    return -1;
-  }
+
   p.httpUri = asciiText(b, uriStart, uriEnd);
   p.httpHost = '';
   // The frame's own end was reached; the capture cut it when it is truncated.

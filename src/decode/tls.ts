@@ -77,7 +77,7 @@ export function decodeTLS(p: PacketContext, b: Uint8Array, off: number, end: num
   if (type < TLS_CONTENT_MIN || type > TLS_CONTENT_MAX || b[off + 1] !== 3 || b[off + 2]! > 4) return -1;
   if (recLen > TLS_MAX_RECORD_LEN) return -1;
   p.layers |= layerBit(LAYER_TLS);
-  if (type !== TLS_CONTENT_HANDSHAKE || !p.appDetail) return -1;
+  if (type !== TLS_CONTENT_HANDSHAKE) return -1;
 
   let o = off + TLS_RECORD_HEADER_LEN;
   const recEnd = o + recLen;

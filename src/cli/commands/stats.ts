@@ -58,8 +58,9 @@ export function formatStats(name: string, r: StatsReport): string {
 }
 
 export async function statsCommand(path: string, opts: StatsOptions): Promise<number> {
-  // Application layers are decoded in full so their anomalies (DNS pointer loops, ...) count.
+  // DNS text is not needed for a summary; its names are still walked so anomalies count.
   const p = new PacketContext();
+  p.appDetail = false;
   const stats = new CaptureStats();
   const progress = new Progress();
   const onFrame = (f: Frame): void => {
