@@ -32,9 +32,7 @@ const runs = Math.max(1, Number(opt('runs', '3')));
 const dataDir = path.join(root, 'bench', 'data');
 const capture = path.join(dataDir, `synth-${targetBytes}-s${seed}.pcap`);
 const node = process.execPath;
-// The compiled build, as installed (`npm run bench` builds it first); sources as a fallback.
-const built = path.join(root, 'dist', 'cli', 'main.js');
-const cli = fs.existsSync(built) ? built : path.join(root, 'src', 'cli', 'main.ts');
+const cli = path.join(root, 'src', 'cli', 'main.ts');
 
 interface Result {
   name: string;

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-// Launcher. Runs the compiled build in dist/ (made by `npm run build`, which `npm install`
-// runs): it starts in half the time of stripping TypeScript at every start. Without a build it
-// runs the TypeScript sources directly (Node >= 22.18). An older `node` on PATH hands over to
-// the Node pinned in the project's devDependencies.
+// Launcher: pcapstream is TypeScript run by Node's type stripping (Node >= 22.18). An older
+// `node` on PATH hands over to the Node pinned in the project's devDependencies.
+// (A tsc-compiled build was tried: it starts 0.05 s sooner but decoded 15-20 % slower here.)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const main = existsSync(built) ? built : fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > 22 || (major === 22 && minor >= 18)) {
   await import(main);
