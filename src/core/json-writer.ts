@@ -11,6 +11,8 @@
  * the bytes until written without a copy.
  */
 
+import { longestZeroRun } from './ipv6-text.ts';
+
 const HEX = new Uint8Array(Array.from('0123456789abcdef', (c) => c.charCodeAt(0)));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -235,21 +237,9 @@ export class JsonWriter {
       this.string(`::ffff:${w[3]! >>> 24}.${(w[3]! >>> 16) & 255}.${(w[3]! >>> 8) & 255}.${w[3]! & 255}`);
       return;
     }
-    let bestStart = -1;
-    let bestLen = 0;
-    for (let i = 0; i < 8; ) {
-      if (g[i] !== 0) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && g[j] === 0) j++;
-      if (j - i > bestLen && j - i >= 2) {
-        bestStart = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
+    const run = longestZeroRun(g);
+    const bestStart = run >> 4;
+    const bestLen = run & 15;
     const b = this.buf;
     let p = this.pos;
     b[p++] = QUOTE;

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
 import { AnomalyCounters, isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ARP, LAYER_ETHERNET, LAYER_SLL, LAYER_SLL2 } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
-import { Frame } from '../core/source.ts';
 import { PcapReader } from '../sources/pcap/pcap-reader.ts';
 import { decodeARP } from './arp.ts';
 import { decodeFrame } from './dispatch.ts';
 import { formatHex, formatIPv4At, formatMAC } from './format.ts';
 
 const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
-
-/** Bytes placed before and after the frame in its buffer, so offsets are exercised and reads past the end would show. */
-const GUARD = 16;
-
-/** Decode `hex` as one frame of `linkType` through the dispatcher, from inside a larger buffer. */
-function decodeHex(hex: string, linkType: number, wirelen?: number, p = new PacketContext()): PacketContext {
-  const bytes = Buffer.from(hex, 'hex');
-  const buf = new Uint8Array(GUARD + bytes.length + GUARD).fill(0xee);
-  buf.set(bytes, GUARD);
-  const f = new Frame();
-  f.buf = buf;
-  f.off = GUARD;
-  f.caplen = bytes.length;
-  f.wirelen = wirelen ?? bytes.length;
-  f.linkType = linkType;
-  decodeFrame(p, f);
-  return p;
-}
 
 /** Call the decoder on `hex` directly, as the dispatcher would. */
 function run(hex: string, truncated = false): { p: PacketContext; next: number } {

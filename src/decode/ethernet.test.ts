@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { decodeHex } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ETHERNET, LAYER_IPV4, LAYER_VLAN } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
-import { Frame } from '../core/source.ts';
 import { SPACE_ETHERTYPE, SPACE_NONE } from './decoder.ts';
-import { decodeFrame } from './dispatch.ts';
 import { decodeVNTag } from './ethernet.ts';
 import { formatIPv4 } from './format.ts';
-
-/** Bytes placed before and after the frame in its buffer, so reads past the end would show. */
-const GUARD = 16;
-
-function decodeHex(hex: string, linkType = 1): PacketContext {
-  const bytes = Buffer.from(hex, 'hex');
-  const buf = new Uint8Array(GUARD + bytes.length + GUARD).fill(0xee);
-  buf.set(bytes, GUARD);
-  const f = new Frame();
-  f.buf = buf;
-  f.off = GUARD;
-  f.caplen = bytes.length;
-  f.wirelen = bytes.length;
-  f.linkType = linkType;
-  const p = new PacketContext();
-  decodeFrame(p, f);
-  return p;
-}
 
 const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 

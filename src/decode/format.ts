@@ -4,6 +4,8 @@
  * colon-separated MACs, lowercase hex.
  */
 
+import { longestZeroRun } from '../core/ipv6-text.ts';
+
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -41,21 +43,9 @@ export function formatIPv6(w: Uint32Array): string {
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return '::ffff:' + formatIPv4(w[3]!);
   }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
+  const run = longestZeroRun(g);
+  const bestStart = run >> 4;
+  const bestLen = run & 15;
   let s = '';
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {

@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_DNS, LAYER_IPV4, LAYER_IPV6, LAYER_PAYLOAD, LAYER_UDP } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
-import { Frame } from '../core/source.ts';
 import { SPACE_ETHERTYPE, SPACE_NONE } from './decoder.ts';
-import { decodeFrame } from './dispatch.ts';
 import { formatIPv4, formatIPv6 } from './format.ts';
 import { decodeIEEE80211, decodeRadiotap } from './ieee80211.ts';
-
-/** Bytes placed before and after the frame in its buffer, so reads past the end would show. */
-const GUARD = 16;
-
-function decodeHex(hex: string, linkType: number, wirelen?: number): PacketContext {
-  const bytes = Buffer.from(hex, 'hex');
-  const buf = new Uint8Array(GUARD + bytes.length + GUARD).fill(0xee);
-  buf.set(bytes, GUARD);
-  const f = new Frame();
-  f.buf = buf;
-  f.off = GUARD;
-  f.caplen = bytes.length;
-  f.wirelen = wirelen ?? bytes.length;
-  f.linkType = linkType;
-  const p = new PacketContext();
-  decodeFrame(p, f);
-  return p;
-}
 
 function run(dec: typeof decodeRadiotap, hex: string, truncated = false): { p: PacketContext; next: number } {
   const b = Buffer.from(hex, 'hex');

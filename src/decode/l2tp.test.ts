@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { decodeHex } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ICMPV6, LAYER_IPV4, LAYER_IPV6, LAYER_PPP, LAYER_TCP, LAYER_UDP } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
-import { Frame } from '../core/source.ts';
 import { SPACE_LAYER, SPACE_NONE } from './decoder.ts';
-import { decodeFrame } from './dispatch.ts';
 import { formatIPv4, formatIPv6 } from './format.ts';
 import { decodeL2TP } from './l2tp.ts';
 
-/** Bytes placed before and after the frame in its buffer, so reads past the end would show. */
-const GUARD = 16;
-
-function decodeHex(hex: string, wirelen?: number): PacketContext {
-  const bytes = Buffer.from(hex, 'hex');
-  const buf = new Uint8Array(GUARD + bytes.length + GUARD).fill(0xee);
-  buf.set(bytes, GUARD);
-  const f = new Frame();
-  f.buf = buf;
-  f.off = GUARD;
-  f.caplen = bytes.length;
-  f.wirelen = wirelen ?? bytes.length;
-  f.linkType = 1;
-  const p = new PacketContext();
-  decodeFrame(p, f);
-  return p;
-}
+const decodeEth = (hex: string, wirelen?: number) => decodeHex(hex, 1, wirelen);
 
 function run(hex: string, truncated = false): { p: PacketContext; next: number } {
   const b = Buffer.from(hex, 'hex');
@@ -64,7 +47,7 @@ const L2TP_HELLO =
 
 describe('decodeL2TP: corpus frames', () => {
   test('a data message carrying IPv6 enters the tunnel (frame 53)', () => {
-    const p = decodeHex(L2TP_IPV6_SYN);
+    const p = decodeEth(L2TP_IPV6_SYN);
     assert.ok(p.has(LAYER_IPV6) && p.has(LAYER_TCP) && p.has(LAYER_PPP));
     assert.ok(!p.has(LAYER_IPV4) && !p.has(LAYER_UDP));
     // tshark: ipv6.src 2a00:5e80:101:212d:504:7b1:2572:db22, hlim 63, tcp 37034 > 80, flags 0x002,
@@ -86,7 +69,7 @@ describe('decodeL2TP: corpus frames', () => {
   });
 
   test('the offset field is skipped (frame 19)', () => {
-    const p = decodeHex(L2TP_OFFSET_RA);
+    const p = decodeEth(L2TP_OFFSET_RA);
     assert.ok(p.has(LAYER_IPV6) && p.has(LAYER_ICMPV6));
     // tshark: icmpv6.type 134, ipv6.hlim 255, l2tp.tunnel 18994, l2tp.session 54110
     assert.equal(formatIPv6(p.src6), 'fe80::ca4c:75ff:fe78:ed00');
@@ -98,7 +81,7 @@ describe('decodeL2TP: corpus frames', () => {
   });
 
   test('PPP LCP carries no packet: the outer UDP stays the innermost (frame 20)', () => {
-    const p = decodeHex(L2TP_LCP);
+    const p = decodeEth(L2TP_LCP);
     assert.ok(p.has(LAYER_IPV4) && p.has(LAYER_UDP) && !p.has(LAYER_IPV6));
     assert.equal(p.tunnelDepth, 0);
     assert.equal(formatIPv4(p.src4), '95.136.242.99');
@@ -107,7 +90,7 @@ describe('decodeL2TP: corpus frames', () => {
   });
 
   test('a control message stays payload of the outer UDP (frame 22)', () => {
-    const p = decodeHex(L2TP_HELLO);
+    const p = decodeEth(L2TP_HELLO);
     assert.ok(p.has(LAYER_IPV4) && p.has(LAYER_UDP));
     assert.equal(p.tunnelDepth, 0);
     assert.equal(p.srcPort, 1701);
@@ -174,7 +157,7 @@ describe('decodeL2TP: truncated and overflowing input', () => {
 
   test('every prefix of a real L2TP frame decodes without a throw', () => {
     for (let n = 0; n <= L2TP_IPV6_SYN.length / 2; n++) {
-      const p = decodeHex(L2TP_IPV6_SYN.slice(0, n * 2), 130);
+      const p = decodeEth(L2TP_IPV6_SYN.slice(0, n * 2), 130);
       assert.ok(!anomalies(p).includes('decode.internal_error'), String(n));
     }
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import {
   LAYER_ARP,
@@ -18,10 +19,8 @@ import {
   LAYER_UDP,
 } from '../core/layers.ts';
 import { MAX_MPLS, PacketContext } from '../core/packet.ts';
-import { Frame } from '../core/source.ts';
 import type { Decoder } from './decoder.ts';
 import { SPACE_ETHERTYPE, SPACE_LAYER, SPACE_NONE, SPACE_PPP } from './decoder.ts';
-import { decodeFrame } from './dispatch.ts';
 import { formatIPv4, formatIPv6, formatMAC } from './format.ts';
 import {
   decodeCiscoHDLC,
@@ -36,25 +35,6 @@ import {
 } from './link.ts';
 
 // ---- helpers ----
-
-/** Bytes placed before and after the frame in its buffer, so offsets are exercised and reads past the end would show. */
-const GUARD = 16;
-
-/** Decode `hex` as one frame of `linkType` through the dispatcher, from inside a larger buffer. */
-function decodeHex(hex: string, linkType: number, wirelen?: number): PacketContext {
-  const bytes = Buffer.from(hex, 'hex');
-  const buf = new Uint8Array(GUARD + bytes.length + GUARD).fill(0xee);
-  buf.set(bytes, GUARD);
-  const f = new Frame();
-  f.buf = buf;
-  f.off = GUARD;
-  f.caplen = bytes.length;
-  f.wirelen = wirelen ?? bytes.length;
-  f.linkType = linkType;
-  const p = new PacketContext();
-  decodeFrame(p, f);
-  return p;
-}
 
 /** Call one decoder on `hex` directly, as the dispatcher would. */
 function run(dec: Decoder, hex: string, truncated = false): { p: PacketContext; next: number } {

@@ -10,6 +10,7 @@
  * frame lengths on the wire (Ethernet header included, FCS not), as tshark's conversation
  * tables count them.
  */
+import { formatIPv4, formatIPv6At as formatIPv6 } from '../decode/format.ts';
 
 /** Flows listed one by one in the truth file; beyond this only the totals are written. */
 export const DEFAULT_FLOW_LIST_LIMIT = 200_000;
@@ -210,40 +211,5 @@ export class FlowLog {
   }
 }
 
-/**
- * Dotted-quad text of an IPv4 address held as an unsigned 32-bit number.
- * @example
- * formatIPv4(0x0a000035); // '10.0.0.53'
- */
-export function formatIPv4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
-}
-
-/**
- * RFC 5952 text of the IPv6 address in b[o, o+16): lowercase, longest zero run (2+ groups) as '::'.
- * @example
- * formatIPv6(Uint8Array.from([0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53]), 0); // '2001:db8::53'
- */
-export function formatIPv6(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[o + i]! << 8) | b[o + i + 1]!);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestAt < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestAt).map((x) => x.toString(16));
-  const tail = g.slice(bestAt + bestLen).map((x) => x.toString(16));
-  return `${head.join(':')}::${tail.join(':')}`;
-}
+/** Address text as the decoder writes it (dotted quad; RFC 5952 for IPv6 at a byte offset). */
+export { formatIPv4, formatIPv6 };
