@@ -200,6 +200,17 @@ export class PacketContext {
     this.ethOff = -1;
     this.vlanCount = 0;
     this.mplsCount = 0;
+    this.dnsAnswerCount = 0;
+    this.tunnelDepth = 0;
+    this.comment = '';
+    this.clearNetwork();
+  }
+
+  /**
+   * Clear the network, transport and payload state: at each frame, and when a tunnel starts
+   * (the inner packet then fills these fields afresh; see `decode/tunnel.ts`).
+   */
+  clearNetwork(): void {
     this.ipVersion = 0;
     this.protocol = 0;
     this.ipChecksumValid = -1;
@@ -220,9 +231,6 @@ export class PacketContext {
     this.tcpTsEcr = -1;
     this.payloadOff = 0;
     this.payloadLen = 0;
-    this.dnsAnswerCount = 0;
-    this.tunnelDepth = 0;
-    this.comment = '';
   }
 
   has(layerId: number): boolean {

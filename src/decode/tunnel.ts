@@ -49,24 +49,5 @@ export function enterTunnel(p: PacketContext, type: string, id: number): void {
   }
   p.tunnelDepth++;
   p.layers &= ~INNER_BITS;
-  p.ipVersion = 0;
-  p.protocol = 0;
-  p.srcPort = 0;
-  p.dstPort = 0;
-  p.ipOptionsLen = 0;
-  p.ipv6ExtCount = 0;
-  p.ipv6FragId = -1;
-  p.isLaterFragment = false;
-  p.ipChecksumValid = -1;
-  p.icmpEchoId = -1;
-  p.icmpEchoSeq = -1;
-  p.tcpOptionsLen = 0;
-  p.tcpMss = -1;
-  p.tcpWindowScale = -1;
-  p.tcpSackPermitted = false;
-  p.tcpSackCount = 0;
-  p.tcpTsVal = -1;
-  p.tcpTsEcr = -1;
-  p.payloadOff = 0;
-  p.payloadLen = 0;
+  p.clearNetwork();
 }
