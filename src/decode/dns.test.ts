@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_DNS, LAYER_TCP, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -708,41 +707,12 @@ describe('DNS name text, as tshark 4.0 shows it', () => {
 
 // ---- tshark comparison over corpus captures ----
 
-/** Per-packet view, without reassembly, as our decoder sees packets. */
-const TSHARK_PREFS = [
-  '-o',
-  'ip.defragment:FALSE',
-  '-o',
-  'ipv6.defragment:FALSE',
-  '-o',
-  'tcp.desegment_tcp_streams:FALSE',
-];
 /** Joins the values of a multi-valued field: a byte no name text contains unescaped. */
 const SEP = '\x1f';
 
-/** tshark's values of `fields` for every frame: one array of values per field. */
+/** tshark's values of `fields` for every frame, without reassembly: one array of values per field. */
 function tshark(file: string, fields: string[]): string[][][] {
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      fileURLToPath(new URL(file, CORPUS)),
-      '-n',
-      ...TSHARK_PREFS,
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      '-E',
-      `aggregator=${SEP}`,
-      ...fields.flatMap((f) => ['-e', f]),
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return out
-    .split('\n')
-    .slice(0, -1)
-    .map((l) => l.split('\t').map((v) => (v === '' ? [] : v.split(SEP))));
+  return tsharkRows(file, fields, SEP).map((row) => row.map((v) => (v === '' ? [] : v.split(SEP))));
 }
 
 interface DNSView {
@@ -756,23 +726,15 @@ interface DNSView {
 }
 
 function decodeFile(file: string): DNSView[] {
-  const out: DNSView[] = [];
-  const p = new PacketContext();
-  const r = new PcapReader((f) => {
-    decodeFrame(p, f);
-    out.push({
-      dns: p.has(LAYER_DNS),
-      id: p.dnsId,
-      rcode: p.dnsRcode,
-      query: p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? p.dnsQueryName : undefined,
-      qtype: p.dnsQueryType,
-      an: p.dnsAnCount,
-      answers: answers(p) as (string | number)[][],
-    });
-  });
-  r.push(readFileSync(new URL(file, CORPUS)));
-  r.end();
-  return out;
+  return mapFrames(file, (p) => ({
+    dns: p.has(LAYER_DNS),
+    id: p.dnsId,
+    rcode: p.dnsRcode,
+    query: p.dnsQdCount > 0 && p.dnsQueryType >= 0 ? p.dnsQueryName : undefined,
+    qtype: p.dnsQueryType,
+    an: p.dnsAnCount,
+    answers: answers(p) as (string | number)[][],
+  }));
 }
 
 const FIELDS = [

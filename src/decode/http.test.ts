@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_HTTP, LAYER_TCP, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
 import { Frame } from '../core/source.ts';
-import { PcapReader } from '../sources/pcap/pcap-reader.ts';
 import { decodeFrame } from './dispatch.ts';
 import { decodeHTTP, HTTP_MAX_SCAN } from './http.ts';
-
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
@@ -157,41 +152,14 @@ describe('decodeHTTP: crafted requests', () => {
 });
 
 describe('HTTP requests agree with tshark over corpus captures', () => {
-  const PREFS = ['-o', 'tcp.desegment_tcp_streams:FALSE', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE'];
   const FIELDS = ['http.request.method', 'http.request.uri', 'http.host', 'tcp.analysis.retransmission'];
 
   function tshark(file: string): string[][] {
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r',
-        fileURLToPath(new URL(file, CORPUS)),
-        '-n',
-        ...PREFS,
-        '-T',
-        'fields',
-        '-E',
-        'aggregator=\x1f',
-        ...FIELDS.flatMap((f) => ['-e', f]),
-      ],
-      { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return out
-      .split('\n')
-      .slice(0, -1)
-      .map((l) => l.split('\t'));
+    return tsharkRows(file, FIELDS);
   }
 
   function decodeFile(file: string): { view: [string, string, string] | null; anomalies: string[] }[] {
-    const out: { view: [string, string, string] | null; anomalies: string[] }[] = [];
-    const p = new PacketContext();
-    const r = new PcapReader((f) => {
-      decodeFrame(p, f);
-      out.push({ view: view(p), anomalies: anomalies(p) });
-    });
-    r.push(readFileSync(new URL(file, CORPUS)));
-    r.end();
-    return out;
+    return mapFrames(file, (p) => ({ view: view(p), anomalies: anomalies(p) }));
   }
 
   // [file, requests compared, retransmitted requests that tshark does not dissect]

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_TCP, LAYER_TLS, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
 import { Frame } from '../core/source.ts';
-import { PcapReader } from '../sources/pcap/pcap-reader.ts';
 import { decodeFrame } from './dispatch.ts';
 import { decodeTLS } from './tls.ts';
-
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
@@ -38,21 +33,15 @@ function tls(bytes: Uint8Array, truncated = false, p = new PacketContext()): Pac
 
 /** Every frame of a corpus capture: TLS layer present, SNI and anomalies. */
 function decodeFile(file: string): { tls: boolean; sni: string; anomalies: string[]; payload: Uint8Array | null }[] {
-  const out: { tls: boolean; sni: string; anomalies: string[]; payload: Uint8Array | null }[] = [];
-  const p = new PacketContext();
-  const r = new PcapReader((f) => {
-    decodeFrame(p, f);
+  return mapFrames(file, (p) => {
     const t = p.has(LAYER_TLS);
-    out.push({
+    return {
       tls: t,
       sni: t ? p.tlsSni : '',
       anomalies: anomalies(p),
       payload: t ? p.buf.slice(p.payloadOff, p.payloadOff + p.payloadLen) : null,
-    });
+    };
   });
-  r.push(readFileSync(new URL(file, CORPUS)));
-  r.end();
-  return out;
 }
 
 // 22:30:40.232136 IP 10.0.0.4.60830 > 173.194.112.80.443: Flags [P.], seq 655603243:655603431,
@@ -269,44 +258,22 @@ describe('decodeTLS: crafted input', () => {
 });
 
 describe('TLS SNI agrees with tshark over corpus captures', () => {
-  const PREFS = ['-o', 'tcp.desegment_tcp_streams:FALSE', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE'];
   function tshark(file: string): { sni: string; protocols: string; resent: boolean; ipVersion: string }[] {
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r',
-        fileURLToPath(new URL(file, CORPUS)),
-        '-n',
-        ...PREFS,
-        '-T',
-        'fields',
-        '-E',
-        'aggregator=\x1f',
-        '-e',
-        'tls.handshake.extensions_server_name',
-        '-e',
-        'frame.protocols',
-        '-e',
-        'tcp.analysis.retransmission',
-        '-e',
-        'tcp.analysis.out_of_order',
-        '-e',
-        'ip.version',
-      ],
-      { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return out
-      .split('\n')
-      .slice(0, -1)
-      .map((l) => {
-        const [sni, protocols, retr, ooo, ipv] = l.split('\t');
-        return {
-          sni: sni!.split('\x1f')[0]!,
-          protocols: protocols!,
-          resent: retr !== '' || ooo !== '',
-          ipVersion: ipv!.split('\x1f')[0]!,
-        };
-      });
+    return tsharkRows(file, [
+      'tls.handshake.extensions_server_name',
+      'frame.protocols',
+      'tcp.analysis.retransmission',
+      'tcp.analysis.out_of_order',
+      'ip.version',
+    ]).map((cols) => {
+      const [sni, protocols, retr, ooo, ipv] = cols;
+      return {
+        sni: sni!.split('\x1f')[0]!,
+        protocols: protocols!,
+        resent: retr !== '' || ooo !== '',
+        ipVersion: ipv!.split('\x1f')[0]!,
+      };
+    });
   }
 
   // [file, frames with an SNI over IPv4, over IPv6]
