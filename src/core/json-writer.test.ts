@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rng } from '../../test/fuzz/guarded-buffer.ts';
+import { rng } from '../../test/helpers/random.ts';
 import { formatIPv6 } from '../decode/format.ts';
 import { JsonWriter, writeUint } from './json-writer.ts';
 

@@ -14,7 +14,7 @@
  * The body is the packet's payload. Error messages quote the offending packet's headers there;
  * those are not decoded, so the main fields keep describing the ICMP packet itself.
  */
-import { LAYER_ICMP, LAYER_ICMPV6, LAYER_PAYLOAD, layerBit } from '../core/layers.ts';
+import { LAYER_ICMP, LAYER_ICMPV6, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
 import { u16 } from './decoder.ts';
 
@@ -86,7 +86,6 @@ function decodeMessage(p: PacketContext, b: Uint8Array, off: number, end: number
   const body = off + ICMP_HEADER_LEN;
   p.payloadOff = body;
   p.payloadLen = end - body;
-  if (end > body) p.layers |= layerBit(LAYER_PAYLOAD);
   // Quoted headers in the body are not decoded as the packet's own.
   return -1;
 }

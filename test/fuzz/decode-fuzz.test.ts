@@ -15,7 +15,8 @@ import { buildFields } from '../../src/decode/fields.ts';
 import { jsonlFormatter } from '../../src/sinks/record-format.ts';
 import { createParser } from '../../src/sources/capture.ts';
 import { CORPUS_DIR, readManifest } from '../conformance/oracle.ts';
-import { guardedFrame, rng } from './guarded-buffer.ts';
+import { rng } from '../helpers/random.ts';
+import { guardedFrame } from './guarded-buffer.ts';
 
 /** Link types pcapstream decodes, plus unknown ones. */
 const LINK_TYPES = [0, 1, 9, 12, 14, 50, 51, 101, 104, 105, 108, 113, 127, 228, 229, 239, 276, 147, 999];

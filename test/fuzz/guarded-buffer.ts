@@ -23,16 +23,3 @@ export function guardedFrame(bytes: Uint8Array, pad = 16): { buf: Uint8Array; of
   });
   return { buf, off: lo };
 }
-
-/** Deterministic PRNG (xorshift32) so failures reproduce from the seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { randomChunkSizes } from '../../../test/helpers/random.ts';
 import { isPipelineError, TruncatedCaptureError } from '../../core/errors.ts';
 import type { Frame } from '../../core/source.ts';
 import { MAX_RECORD_BYTES } from '../../core/source.ts';
@@ -308,25 +309,6 @@ const DEPARTURES: Record<string, Record<number, [ours: string, tshark: string]>>
 
 type Chunking = 'whole' | number | (() => number);
 
-/** Small seeded PRNG (mulberry32), so random chunkings repeat. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Chunk sizes spread over 1 byte to several records, so cuts fall everywhere. */
-function randomSizes(seed: number): () => number {
-  const r = prng(seed);
-  const scale = [1, 3, 17, 64, 700, 5000];
-  return () => 1 + Math.floor(r() * scale[Math.floor(r() * scale.length)]!);
-}
-
 const pad9 = (n: number): string => String(n).padStart(9, '0');
 const time = (f: Frame): string => `${f.tsSec}.${pad9(f.tsNanos)}`;
 
@@ -540,7 +522,7 @@ describe('PcapReader: chunking', () => {
       const bytes = corpusFile(name);
       const whole = run(bytes);
       if (bytes.length <= 64 * 1024) assertSameRun(whole, run(bytes, 1), `${name}, 1-byte chunks`);
-      for (const seed of [1, 2]) assertSameRun(whole, run(bytes, randomSizes(seed)), `${name}, seed ${seed}`);
+      for (const seed of [1, 2]) assertSameRun(whole, run(bytes, randomChunkSizes(seed)), `${name}, seed ${seed}`);
     });
   }
 });
@@ -551,7 +533,7 @@ describe('PcapReader: byte order and resolution', () => {
     it(`${name} swapped`, () => {
       const bytes = corpusFile(name);
       const a = run(bytes);
-      const b = run(swapPcap(bytes), randomSizes(3));
+      const b = run(swapPcap(bytes), randomChunkSizes(3));
       assert.deepEqual(b.lines, a.lines);
       assert.deepEqual(b.detail, a.detail);
       assert.equal(String(b.error), String(a.error));
@@ -641,7 +623,7 @@ describe('PcapReader: refused and damaged files', () => {
 
   it('keeps the packets before a cut and reports the truncation (dpkt__file_cut_mid_packet)', () => {
     const bytes = corpusFile('dpkt__file_cut_mid_packet.pcap');
-    for (const chunking of ['whole', 1, randomSizes(4)] as Chunking[]) {
+    for (const chunking of ['whole', 1, randomChunkSizes(4)] as Chunking[]) {
       const r = run(bytes, chunking);
       assert.deepEqual(r.lines, ['1598792366.561863000\t200\t282']);
       assert.ok(r.error instanceof TruncatedCaptureError, String(r.error));
@@ -660,7 +642,7 @@ describe('PcapReader: refused and damaged files', () => {
       for (const into of [1, 15, 16, 17]) {
         const cut = starts[k]! + into;
         if (cut >= (starts[k + 1] ?? bytes.length)) continue;
-        const r = run(bytes.subarray(0, cut), randomSizes(k));
+        const r = run(bytes.subarray(0, cut), randomChunkSizes(k));
         assert.deepEqual(r.lines, full.lines.slice(0, k));
         assert.ok(r.error instanceof TruncatedCaptureError, String(r.error));
         assert.equal(r.error.frames, k);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { randomChunkSizes, rng } from '../../../test/helpers/random.ts';
 import { isPipelineError, TruncatedCaptureError } from '../../core/errors.ts';
 import type { Frame } from '../../core/source.ts';
 import { MAX_RECORD_BYTES } from '../../core/source.ts';
@@ -182,25 +183,6 @@ const IDBS: Record<string, [linkTypes: number[], snaplens: number[]]> = {
 
 /** Chunk sizes: the whole input at once (parsed in place), or a sequence (parsed through the carry). */
 type Chunking = 'whole' | number | (() => number);
-
-/** Small seeded PRNG (mulberry32), so random chunkings repeat. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Chunk sizes spread over 1 byte to several blocks, so cuts fall everywhere. */
-function randomSizes(seed: number): () => number {
-  const r = prng(seed);
-  const scale = [1, 3, 17, 64, 700, 5000];
-  return () => 1 + Math.floor(r() * scale[Math.floor(r() * scale.length)]!);
-}
 
 interface Run {
   /** Comparable with `tsharkLines`. */
@@ -593,7 +575,7 @@ describe('PcapngReader: chunking', () => {
       const bytes = corpusFile(name);
       const whole = run(bytes);
       if (bytes.length <= 64 * 1024) assertSameRun(whole, run(bytes, 1), `${name}, 1-byte chunks`);
-      for (const seed of [1, 2, 3]) assertSameRun(whole, run(bytes, randomSizes(seed)), `${name}, seed ${seed}`);
+      for (const seed of [1, 2, 3]) assertSameRun(whole, run(bytes, randomChunkSizes(seed)), `${name}, seed ${seed}`);
     });
   }
 });
@@ -606,7 +588,7 @@ describe('PcapngReader: byte order', () => {
       const a = run(bytes);
       const swapped = swapPcapng(bytes);
       assert.notDeepEqual(swapped, bytes);
-      const b = run(swapped, randomSizes(7));
+      const b = run(swapped, randomChunkSizes(7));
       assert.deepEqual(b.lines, a.lines);
       assert.deepEqual(b.detail, a.detail);
       assert.equal(String(b.error), String(a.error));
@@ -779,7 +761,7 @@ describe('PcapngReader: timestamps', () => {
   }
 
   it('agrees with BigInt arithmetic on random 64-bit timestamps', () => {
-    const rnd = prng(42);
+    const rnd = rng(42);
     const u32 = () => BigInt(Math.floor(rnd() * 4294967296));
     const resolutions = [0, 1, 3, 6, 7, 9, 10, 11, 12, 19, 0x80, 0x8a, 0x94, 0x95, 0xa0, 0xbf, 0xc0];
     const le = true;
@@ -904,7 +886,7 @@ describe('PcapngReader: damaged and refused files', () => {
 
   it('stops at a later section of another version (gopacket test901)', () => {
     const bytes = corpusFile('gopacket__pcapng_shb_version2_invalid.pcapng');
-    for (const chunking of ['whole', 1, randomSizes(5)] as Chunking[]) {
+    for (const chunking of ['whole', 1, randomChunkSizes(5)] as Chunking[]) {
       const r = run(bytes, chunking);
       assert.equal(r.lines.length, 1);
       assert.ok(r.error instanceof TruncatedCaptureError);
@@ -948,7 +930,7 @@ describe('PcapngReader: damaged and refused files', () => {
       ['bad later byte-order magic', setU32(shb(le), 8, 0), /invalid byte-order magic/],
     ];
     for (const [what, bad, message] of cases) {
-      for (const chunking of ['whole', 1, randomSizes(9)] as Chunking[]) {
+      for (const chunking of ['whole', 1, randomChunkSizes(9)] as Chunking[]) {
         const bytes = cat(head, bad, epb(le, 0, 3n, PKT));
         const r = run(bytes, chunking);
         assert.equal(r.lines.length, 1, what);
@@ -1024,7 +1006,7 @@ describe('PcapngReader: damaged and refused files', () => {
       const full = run(bytes);
       for (const k of [0, 1, Math.floor(offsets.length / 2), offsets.length - 1]) {
         const cut = offsets[k]! + 1;
-        for (const chunking of ['whole', randomSizes(k + 1)] as Chunking[]) {
+        for (const chunking of ['whole', randomChunkSizes(k + 1)] as Chunking[]) {
           const r = run(bytes.subarray(0, cut), chunking);
           assert.deepEqual(r.lines, full.lines.slice(0, k), `${name} cut in packet ${k + 1}`);
           assert.ok(r.error instanceof TruncatedCaptureError, String(r.error));
