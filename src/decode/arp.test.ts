@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex, GUARD, runDecoder } from '../../test/helpers/frames.ts';
 import { AnomalyCounters, isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ARP, LAYER_ETHERNET, LAYER_SLL, LAYER_SLL2 } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -12,17 +12,7 @@ import { formatHex, formatIPv4At, formatMAC } from './format.ts';
 
 const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
 
-/** Call the decoder on `hex` directly, as the dispatcher would. */
-function run(hex: string, truncated = false): { p: PacketContext; next: number } {
-  const b = Buffer.from(hex, 'hex');
-  const p = new PacketContext();
-  p.reset(b);
-  p.truncated = truncated;
-  p.nextEnd = b.length;
-  return { p, next: decodeARP(p, b, 0, b.length) };
-}
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
+const run = (hex: string, truncated = false) => runDecoder(decodeARP, hex, truncated);
 
 /** The four addresses as tshark prints them for Ethernet/IPv4 ARP, '' for a missing one. */
 function addresses(p: PacketContext): string[] {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_DNS, LAYER_TCP, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -46,7 +47,6 @@ function dns(bytes: Uint8Array, o: Opts = {}, p = new PacketContext()): PacketCo
   return p;
 }
 
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 const answers = (p: PacketContext) =>
   Array.from({ length: p.dnsAnswerCount }, (_, i) => [
     p.dnsAnswerNames[i],

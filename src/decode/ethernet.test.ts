@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeHex } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ETHERNET, LAYER_IPV4, LAYER_VLAN } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
 import { SPACE_ETHERTYPE, SPACE_NONE } from './decoder.ts';
 import { decodeVNTag } from './ethernet.ts';
 import { formatIPv4 } from './format.ts';
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 // zeek__vntag_nsec.pcap frame 1 (128 bytes):
 // 00:00:01:01:00:01 > 00:00:01:02:00:01, ethertype Unknown (0x8926), length 128

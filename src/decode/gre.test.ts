@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ERSPAN, LAYER_ETHERNET, LAYER_GRE, LAYER_IPV4, LAYER_PPP, LAYER_UDP } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -21,7 +22,6 @@ function decodeHex(hex: string): PacketContext {
   return p;
 }
 
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 const src = (p: PacketContext): string => formatIPv4(p.src4);
 const dst = (p: PacketContext): string => formatIPv4(p.dst4);
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_HTTP, LAYER_TCP, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -10,7 +11,6 @@ import { decodeHTTP, HTTP_MAX_SCAN } from './http.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 function decodeHex(h: string, wirelen?: number): PacketContext {
   const f = new Frame();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex, GUARD, runDecoder } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import {
   LAYER_ICMP,
@@ -19,17 +19,6 @@ import { formatIPv4, formatIPv6 } from './format.ts';
 import { decodeICMP, decodeICMPv6 } from './icmp.ts';
 
 // ---- helpers ----
-
-/** Call one decoder on `hex` directly, as the dispatcher would. */
-function run(dec: Decoder, hex: string): { p: PacketContext; next: number } {
-  const b = Buffer.from(hex, 'hex');
-  const p = new PacketContext();
-  p.reset(b);
-  p.nextEnd = b.length;
-  return { p, next: dec(p, b, 0, b.length) };
-}
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 /** Type, code, checksum, identifier, sequence: the fields compared with tshark. */
 const head = (p: PacketContext): number[] => [p.icmpType, p.icmpCode, p.icmpChecksum, p.icmpEchoId, p.icmpEchoSeq];
@@ -227,7 +216,7 @@ describe('decodeICMP', () => {
   test('every type with identifier and sequence, and a few without', () => {
     const withIdSeq = [0, 8, 13, 14, 15, 16, 17, 18];
     for (let type = 0; type < 256; type++) {
-      const { p, next } = run(decodeICMP, type.toString(16).padStart(2, '0') + '0012340102030400');
+      const { p, next } = runDecoder(decodeICMP, type.toString(16).padStart(2, '0') + '0012340102030400');
       assert.equal(next, -1);
       const expected = withIdSeq.includes(type) ? [0x0102, 0x0304] : [-1, -1];
       assert.deepEqual([p.icmpEchoId, p.icmpEchoSeq], expected, `type ${type}`);
@@ -249,7 +238,7 @@ describe('decodeICMPv6', () => {
   });
 
   test('echo request, decoder alone', () => {
-    const { p, next } = run(decodeICMPv6, SLL2_ECHO6.slice(120));
+    const { p, next } = runDecoder(decodeICMPv6, SLL2_ECHO6.slice(120));
     assert.equal(next, -1);
     assert.deepEqual(head(p), [128, 0, 0xa8d7, 9, 1]);
     assert.equal(p.payloadOff, 8);
@@ -275,7 +264,7 @@ describe('decodeICMPv6', () => {
 
   test('only types 128 and 129 carry id/seq', () => {
     for (let type = 0; type < 256; type++) {
-      const { p } = run(decodeICMPv6, type.toString(16).padStart(2, '0') + '0012340102030400');
+      const { p } = runDecoder(decodeICMPv6, type.toString(16).padStart(2, '0') + '0012340102030400');
       const expected = type === 128 || type === 129 ? [0x0102, 0x0304] : [-1, -1];
       assert.deepEqual([p.icmpEchoId, p.icmpEchoSeq], expected, `type ${type}`);
     }
@@ -297,7 +286,7 @@ describe('ICMP/ICMPv6: truncated input', () => {
   ];
   for (const [name, dec, hex, layer, expected, type] of cases) {
     test(name, () => {
-      const { p, next } = run(dec, hex);
+      const { p, next } = runDecoder(dec, hex);
       assert.equal(next, -1);
       assert.equal(p.has(LAYER_ICMP) || p.has(LAYER_ICMPV6), layer);
       assert.deepEqual(anomalies(p), expected);

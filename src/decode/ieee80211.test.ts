@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex, GUARD, runDecoder } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_DNS, LAYER_IPV4, LAYER_IPV6, LAYER_PAYLOAD, LAYER_UDP } from '../core/layers.ts';
-import { PacketContext } from '../core/packet.ts';
-import { SPACE_ETHERTYPE, SPACE_NONE } from './decoder.ts';
+import { SPACE_ETHERTYPE } from './decoder.ts';
 import { formatIPv4, formatIPv6 } from './format.ts';
 import { decodeIEEE80211, decodeRadiotap } from './ieee80211.ts';
-
-function run(dec: typeof decodeRadiotap, hex: string, truncated = false): { p: PacketContext; next: number } {
-  const b = Buffer.from(hex, 'hex');
-  const p = new PacketContext();
-  p.reset(b);
-  p.truncated = truncated;
-  p.nextSpace = SPACE_NONE;
-  p.nextEnd = b.length;
-  return { p, next: dec(p, b, 0, b.length) };
-}
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 // zeek__radiotap_80211.pcap (LINKTYPE_IEEE802_11_RADIOTAP 127), tcpdump -nn summaries.
 // Frame 1: 48-byte radiotap (TSFT, flags 0x10 = FCS at end, ...), QoS Data to-DS,
@@ -72,7 +59,7 @@ describe('decodeRadiotap: corpus frames', () => {
 
 describe('decodeIEEE80211 and decodeRadiotap: crafted frames', () => {
   test('plain 802.11 data + SNAP names the EtherType', () => {
-    const { p, next } = run(decodeIEEE80211, WLAN_DATA + SNAP_IPV4 + '45');
+    const { p, next } = runDecoder(decodeIEEE80211, WLAN_DATA + SNAP_IPV4 + '45');
     assert.equal(next, 32);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x0800);
@@ -81,7 +68,7 @@ describe('decodeIEEE80211 and decodeRadiotap: crafted frames', () => {
   test('four addresses, QoS and HT control lengthen the header', () => {
     // FC 88 83: QoS data, to-DS and from-DS, order; 24 + 6 + 2 + 4 = 36 bytes of header.
     const hdr = '8883' + '0000' + '11'.repeat(18) + '0000' + '44'.repeat(6) + '0000' + '00000000';
-    const { p, next } = run(decodeIEEE80211, hdr + SNAP_IPV4);
+    const { p, next } = runDecoder(decodeIEEE80211, hdr + SNAP_IPV4);
     assert.equal(next, 36 + 8);
     assert.equal(p.nextKey, 0x0800);
   });
@@ -90,7 +77,7 @@ describe('decodeIEEE80211 and decodeRadiotap: crafted frames', () => {
     // Flags field present (bit 1) = 0x20; QoS data header of 26 bytes, padded to 28.
     const rt = '0000' + '0900' + '02000000' + '20';
     const hdr = '8801' + '0000' + '11'.repeat(18) + '0000' + '0000';
-    const { p, next } = run(decodeRadiotap, rt + hdr + '0000' + SNAP_IPV4);
+    const { p, next } = runDecoder(decodeRadiotap, rt + hdr + '0000' + SNAP_IPV4);
     assert.equal(next, 9 + 28 + 8);
     assert.equal(p.nextKey, 0x0800);
   });
@@ -99,7 +86,7 @@ describe('decodeIEEE80211 and decodeRadiotap: crafted frames', () => {
     // Two present words (bit 31 in the first), TSFT and flags: 4 pad bytes align TSFT to 8 at
     // offset 16, flags at 24.
     const rt = '0000' + '1900' + '03000080' + '00000000' + '00000000' + '0000000000000000' + '10';
-    const { p, next } = run(decodeRadiotap, rt + WLAN_DATA + SNAP_IPV4 + '00000000');
+    const { p, next } = runDecoder(decodeRadiotap, rt + WLAN_DATA + SNAP_IPV4 + '00000000');
     assert.equal(next, 25 + 24 + 8);
     // FCS flag: the 4 last bytes are not part of the packet.
     assert.equal(p.nextEnd, 25 + 24 + 8);
@@ -116,7 +103,7 @@ describe('decodeIEEE80211 and decodeRadiotap: crafted frames', () => {
   ];
   for (const [name, hex, dec, expected, expectedNext] of stops) {
     test(`${name}: stops without an anomaly`, () => {
-      const { p, next } = run(dec, hex);
+      const { p, next } = runDecoder(dec, hex);
       assert.equal(next, expectedNext);
       assert.deepEqual(anomalies(p), expected);
     });
@@ -146,7 +133,7 @@ describe('decodeRadiotap: truncated and overflowing input', () => {
   ];
   for (const [name, hex, truncated, expected] of cases) {
     test(name, () => {
-      const { p, next } = run(decodeRadiotap, hex, truncated);
+      const { p, next } = runDecoder(decodeRadiotap, hex, truncated);
       assert.equal(next, -1);
       assert.deepEqual(anomalies(p), expected);
       for (const a of anomalies(p)) assert.ok(isKnownAnomaly(a), a);

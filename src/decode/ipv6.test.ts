@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_IPV6, LAYER_UDP } from '../core/layers.ts';
 import { MAX_IPV6_EXT, PacketContext } from '../core/packet.ts';
@@ -44,7 +45,6 @@ function corpusFrames(name: string): Frame[] {
   return out;
 }
 
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 const src = (p: PacketContext): string => (p.ipVersion === 4 ? formatIPv4(p.src4) : formatIPv6(p.src6));
 const dst = (p: PacketContext): string => (p.ipVersion === 4 ? formatIPv4(p.dst4) : formatIPv6(p.dst6));
 const exts = (p: PacketContext): number[] => Array.from(p.ipv6ExtHeaders.subarray(0, p.ipv6ExtCount));

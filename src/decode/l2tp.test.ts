@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeHex } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex, runDecoder } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ICMPV6, LAYER_IPV4, LAYER_IPV6, LAYER_PPP, LAYER_TCP, LAYER_UDP } from '../core/layers.ts';
-import { PacketContext } from '../core/packet.ts';
-import { SPACE_LAYER, SPACE_NONE } from './decoder.ts';
+import { SPACE_LAYER } from './decoder.ts';
 import { formatIPv4, formatIPv6 } from './format.ts';
 import { decodeL2TP } from './l2tp.ts';
 
 const decodeEth = (hex: string, wirelen?: number) => decodeHex(hex, 1, wirelen);
 
-function run(hex: string, truncated = false): { p: PacketContext; next: number } {
-  const b = Buffer.from(hex, 'hex');
-  const p = new PacketContext();
-  p.reset(b);
-  p.truncated = truncated;
-  p.nextSpace = SPACE_NONE;
-  p.nextEnd = b.length;
-  return { p, next: decodeL2TP(p, b, 0, b.length) };
-}
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
+const run = (hex: string, truncated = false) => runDecoder(decodeL2TP, hex, truncated);
 
 // Frames of dpkt__pppoe_ipv6_http_dns.pcap: Ethernet, PPPoE session 0x3b1a, PPP IPv4, UDP 1701.
 // Frame 53: IP 95.136.242.99.1701 > 109.6.1.72.1701: l2tp:[](1527/8298)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeHex, GUARD } from '../../test/helpers/frames.ts';
+import { anomalyCodes as anomalies, decodeHex, GUARD, runDecoder } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import {
   LAYER_ARP,
@@ -18,7 +18,7 @@ import {
   LAYER_TCP,
   LAYER_UDP,
 } from '../core/layers.ts';
-import { MAX_MPLS, PacketContext } from '../core/packet.ts';
+import { MAX_MPLS } from '../core/packet.ts';
 import type { Decoder } from './decoder.ts';
 import { SPACE_ETHERTYPE, SPACE_LAYER, SPACE_NONE, SPACE_PPP } from './decoder.ts';
 import { formatIPv4, formatIPv6, formatMAC } from './format.ts';
@@ -35,20 +35,6 @@ import {
 } from './link.ts';
 
 // ---- helpers ----
-
-/** Call one decoder on `hex` directly, as the dispatcher would. */
-function run(dec: Decoder, hex: string, truncated = false): { p: PacketContext; next: number } {
-  const b = Buffer.from(hex, 'hex');
-  const p = new PacketContext();
-  p.reset(b);
-  p.truncated = truncated;
-  p.nextSpace = SPACE_NONE;
-  p.nextEnd = b.length;
-  const next = dec(p, b, 0, b.length);
-  return { p, next };
-}
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 // ---- fixtures (hex from the corpus captures named; summaries are tcpdump -nn -e) ----
 
@@ -160,7 +146,7 @@ const MPLS_IN_VLAN =
 
 describe('decodeNull', () => {
   test('host-order AF_INET6 (Darwin 30) names EtherType 0x86dd', () => {
-    const { p, next } = run(decodeNull, NULL_IPV6);
+    const { p, next } = runDecoder(decodeNull, NULL_IPV6);
     assert.equal(next, 4);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x86dd);
@@ -202,7 +188,7 @@ describe('decodeNull', () => {
   test('every BSD AF_INET6 value in both byte orders', () => {
     for (const fam of [24, 28, 30]) {
       for (const hdr of [`${fam.toString(16)}000000`, `000000${fam.toString(16)}`]) {
-        const { p, next } = run(decodeNull, hdr + '60');
+        const { p, next } = runDecoder(decodeNull, hdr + '60');
         assert.equal(next, 4, hdr);
         assert.equal(p.nextKey, 0x86dd, hdr);
         assert.deepEqual(anomalies(p), [], hdr);
@@ -250,7 +236,7 @@ describe('decodeRawIP', () => {
   });
 
   test('DLT_RAW 12 IPv6: names EtherType 0x86dd without consuming bytes', () => {
-    const { p, next } = run(decodeRawIP, RAW_IPV6);
+    const { p, next } = runDecoder(decodeRawIP, RAW_IPV6);
     assert.equal(next, 0);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x86dd);
@@ -315,7 +301,7 @@ describe('decodeRawIPFamily (LINKTYPE_IPV4 228, LINKTYPE_IPV6 229)', () => {
   });
 
   test('names the EtherType without consuming bytes', () => {
-    const { p, next } = run(decodeRawIPFamily, IPV4_LINK_IPV6);
+    const { p, next } = runDecoder(decodeRawIPFamily, IPV4_LINK_IPV6);
     assert.equal(next, 0);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x86dd);
@@ -388,13 +374,13 @@ describe('decodeLinuxSLL2', () => {
     assert.equal(p.payloadLen, 46);
     assert.deepEqual(anomalies(p), []);
     // Not looked up as an EtherType at all.
-    const { p: q, next } = run(decodeLinuxSLL2, SLL2_LLC);
+    const { p: q, next } = runDecoder(decodeLinuxSLL2, SLL2_LLC);
     assert.equal(next, 20);
     assert.equal(q.nextSpace, SPACE_NONE);
   });
 
   test('IPv6 on loopback: names EtherType 0x86dd', () => {
-    const { p, next } = run(decodeLinuxSLL2, SLL2_IPV6);
+    const { p, next } = runDecoder(decodeLinuxSLL2, SLL2_IPV6);
     assert.equal(next, 20);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x86dd);
@@ -424,7 +410,7 @@ describe('decodePPPSerial', () => {
   }
 
   test('IPv6 with a compressed protocol after address/control names PPP 0x57', () => {
-    const { p, next } = run(decodePPPSerial, 'ff0357' + RAW_IPV6);
+    const { p, next } = runDecoder(decodePPPSerial, 'ff0357' + RAW_IPV6);
     assert.equal(next, 3);
     assert.equal(p.nextSpace, SPACE_PPP);
     assert.equal(p.nextKey, 0x0057);
@@ -466,7 +452,7 @@ describe('decodePPPoE', () => {
 
   test('the length field bounds what follows (padding and all)', () => {
     const bytes = PPPOE_DNS.slice(28) + '00'.repeat(10); // PPPoE header on, with 10 padding bytes
-    const { p, next } = run(decodePPPoE, bytes);
+    const { p, next } = runDecoder(decodePPPoE, bytes);
     assert.equal(next, 8);
     assert.equal(p.nextEnd, 6 + 75);
     assert.equal(p.nextSpace, SPACE_PPP);
@@ -508,7 +494,7 @@ describe('decodeCiscoHDLC', () => {
   });
 
   test('IPv6 names EtherType 0x86dd', () => {
-    const { p, next } = run(decodeCiscoHDLC, '0f0086dd' + RAW_IPV6);
+    const { p, next } = runDecoder(decodeCiscoHDLC, '0f0086dd' + RAW_IPV6);
     assert.equal(next, 4);
     assert.equal(p.nextSpace, SPACE_ETHERTYPE);
     assert.equal(p.nextKey, 0x86dd);
@@ -522,7 +508,7 @@ describe('decodeCiscoHDLC', () => {
     assert.equal(p.payloadLen, 14);
     assert.deepEqual(anomalies(p), []);
     // Named nowhere, whatever the EtherType table says about 0x8035 (RARP elsewhere).
-    const { p: q, next } = run(decodeCiscoHDLC, '8f008035000000020000000a00000009ffff');
+    const { p: q, next } = runDecoder(decodeCiscoHDLC, '8f008035000000020000000a00000009ffff');
     assert.equal(next, 4);
     assert.equal(q.nextSpace, SPACE_NONE);
   });
@@ -579,14 +565,14 @@ describe('decodeMPLS', () => {
   });
 
   test('first nibble neither 0, 4 nor 6: payload', () => {
-    const { p, next } = run(decodeMPLS, '000641ff' + '10000000abcd');
+    const { p, next } = runDecoder(decodeMPLS, '000641ff' + '10000000abcd');
     assert.equal(next, 4);
     assert.equal(p.nextSpace, SPACE_NONE);
     assert.deepEqual(Array.from(p.mplsLabels.subarray(0, p.mplsCount)), [100]);
   });
 
   test('control word: successor is the Ethernet layer', () => {
-    const { p, next } = run(decodeMPLS, '000641ff' + '00000000' + 'ffffffffffff');
+    const { p, next } = runDecoder(decodeMPLS, '000641ff' + '00000000' + 'ffffffffffff');
     assert.equal(next, 8);
     assert.equal(p.nextSpace, SPACE_LAYER);
     assert.equal(p.nextKey, LAYER_ETHERNET);
@@ -618,7 +604,7 @@ describe('link decoders: truncated and overflowing input', () => {
   ];
   for (const [name, dec, hex, truncated, expectedNext, expected] of cases) {
     test(name, () => {
-      const { p, next } = run(dec, hex, truncated);
+      const { p, next } = runDecoder(dec, hex, truncated);
       assert.equal(next, expectedNext);
       assert.deepEqual(anomalies(p), expected);
       for (const a of anomalies(p)) assert.ok(isKnownAnomaly(a), a);
@@ -626,7 +612,7 @@ describe('link decoders: truncated and overflowing input', () => {
   }
 
   test('a stack that ends exactly at the frame end stops without an anomaly', () => {
-    const { p, next } = run(decodeMPLS, '03e8017e');
+    const { p, next } = runDecoder(decodeMPLS, '03e8017e');
     assert.equal(next, 4);
     assert.equal(p.nextSpace, SPACE_NONE);
     assert.deepEqual(anomalies(p), []);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mapFrames, tsharkRows } from '../../test/helpers/corpus.ts';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_TCP, LAYER_TLS, layerBit } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -9,7 +10,6 @@ import { decodeFrame } from './dispatch.ts';
 import { decodeTLS } from './tls.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 function decodeHex(h: string): PacketContext {
   const f = new Frame();

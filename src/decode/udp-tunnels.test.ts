@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { anomalyCodes as anomalies } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_ETHERNET, LAYER_GENEVE, LAYER_IPV4, LAYER_UDP, LAYER_VXLAN } from '../core/layers.ts';
 import { PacketContext } from '../core/packet.ts';
@@ -20,8 +21,6 @@ function decodeHex(hex: string): PacketContext {
   decodeFrame(p, f);
   return p;
 }
-
-const anomalies = (p: PacketContext): string[] => p.anomalies.slice(0, p.anomalyCount);
 
 // zeek__vxlan.pcap frame 1: IP 192.168.56.11.39924 > 192.168.56.12.4789: VXLAN, flags [I] (0x08), vni 123
 // ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 28

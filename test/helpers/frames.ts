@@ -5,6 +5,7 @@
  */
 import { PacketContext } from '../../src/core/packet.ts';
 import { Frame } from '../../src/core/source.ts';
+import type { Decoder } from '../../src/decode/decoder.ts';
 import { decodeFrame } from '../../src/decode/dispatch.ts';
 
 /** Bytes placed before and after the frame in its buffer. */
@@ -26,4 +27,23 @@ export function decodeHex(hex: string, linkType = 1, wirelen?: number, p = new P
   f.linkType = linkType;
   decodeFrame(p, f);
   return p;
+}
+
+/**
+ * Call one decoder on `hex` directly, as the dispatcher would (whole buffer, `nextEnd` at its end).
+ * @example
+ * const { p, next } = runDecoder(decodeARP, '0001080006040001...');
+ */
+export function runDecoder(dec: Decoder, hex: string, truncated = false): { p: PacketContext; next: number } {
+  const b = Buffer.from(hex, 'hex');
+  const p = new PacketContext();
+  p.reset(b);
+  p.truncated = truncated;
+  p.nextEnd = b.length;
+  return { p, next: dec(p, b, 0, b.length) };
+}
+
+/** The anomaly codes recorded on a packet, in order. */
+export function anomalyCodes(p: PacketContext): string[] {
+  return p.anomalies.slice(0, p.anomalyCount);
 }
