@@ -56,8 +56,6 @@ export class PacketContext {
   buf: Uint8Array = new Uint8Array(0);
   /** Presence bits, one per layer id. */
   layers = 0;
-  /** Innermost network protocol decoded (layer id), for the hierarchy. */
-  depth = 0;
   anomalyCount = 0;
   anomalies: string[] = new Array<string>(MAX_ANOMALIES).fill('');
   /** Set when the capture cut the frame short (snaplen) anywhere in the decoded layers. */
@@ -194,7 +192,6 @@ export class PacketContext {
   reset(buf: Uint8Array): void {
     this.buf = buf;
     this.layers = 0;
-    this.depth = 0;
     this.anomalyCount = 0;
     this.truncated = false;
     this.ethOff = -1;

@@ -327,6 +327,13 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       'Linux cooked-capture packet type',
       'p.sllPacketType',
     ),
+    int(
+      'sll_interface_index',
+      layerBit(LAYER_SLL2),
+      'sll.ifindex',
+      'Linux cooked capture v2 interface index',
+      'p.sllIfIndex',
+    ),
     // ---- ARP ----
     int('arp_hw_type', B_ARP, 'arp.hw.type', 'ARP hardware type', 'p.arpHwType'),
     int('arp_proto_type', B_ARP, 'arp.proto.type', 'ARP protocol type', 'p.arpProtoType'),
