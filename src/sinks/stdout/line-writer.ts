@@ -32,7 +32,6 @@ function writeAllSync(fd: number, b: Uint8Array): void {
 
 export class LineWriter {
   private lines: string[] = [];
-  private pendingChars = 0;
   closed = false;
   private failure: Error | null = null;
   private readonly out: NodeJS.WritableStream;
@@ -55,7 +54,6 @@ export class LineWriter {
   /** Queue one line (without its newline). */
   line(s: string): void {
     this.lines.push(s);
-    this.pendingChars += s.length;
   }
 
   /**
@@ -71,11 +69,6 @@ export class LineWriter {
     this.done.push(written);
   }
 
-  /** True when enough is queued that the caller should flush. */
-  get full(): boolean {
-    return this.pendingChars > 1 << 20;
-  }
-
   async flush(): Promise<void> {
     if (this.failure) throw new PipelineError('PCS_SINK_WRITE', `cannot write output: ${this.failure.message}`);
     if (this.lines.length === 0 && this.chunks.length === 0) return;
@@ -83,7 +76,6 @@ export class LineWriter {
     if (this.lines.length > 0) {
       const text = this.lines.join('\n') + '\n';
       this.lines = [];
-      this.pendingChars = 0;
       if (!this.closed) ok = this.out.write(text);
     }
     for (let i = 0; i < this.chunks.length; i++) {
