@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the system tools the test suite compares against (tshark, capinfos, tcpdump) when
-# they are missing. Runs before `npm test`; needs root (or sudo) for apt-get on Debian/Ubuntu.
+# Installs the system tools the test suite uses when they are missing: tshark, capinfos and
+# tcpdump (oracles), softflowd (flow-export peer) and chromium (dashboard browser test). Runs before `npm test`; needs root (or sudo) for apt-get on Debian/Ubuntu.
 set -euo pipefail
 missing=()
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v capinfos >/dev/null 2>&1 || missing+=(wireshark-common)
 command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
+command -v softflowd >/dev/null 2>&1 || [ -x /usr/sbin/softflowd ] || missing+=(softflowd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing test tools: ${missing[*]}" >&2
 sudo=""
