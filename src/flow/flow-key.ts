@@ -35,6 +35,11 @@ export class FlowKeyBuilder {
   /** Whether the last packet travelled from endpoint A to endpoint B. */
   forward = true;
   hash = 0;
+  /**
+   * Key ICMP echo request/reply by their identifier (in both port words), so two pings between
+   * the same hosts are two flows. Off for `stats`, which counts plain 5-tuples.
+   */
+  icmpEchoIds = false;
 
   /**
    * Build the key of an IP packet in `p`. Returns false for packets without IP.
@@ -45,8 +50,9 @@ export class FlowKeyBuilder {
     const k = this.key;
     const v = p.ipVersion;
     if (v === 0) return false;
-    const sp = p.srcPort;
-    const dp = p.dstPort;
+    let sp = p.srcPort;
+    let dp = p.dstPort;
+    if (this.icmpEchoIds && p.icmpEchoId >= 0 && (p.protocol === 1 || p.protocol === 58)) sp = dp = p.icmpEchoId;
     let fwd: boolean;
     if (v === 4) {
       const s = p.src4;

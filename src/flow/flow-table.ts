@@ -1,18 +1,24 @@
 /**
  * Open-addressing hash table of flow keys, stored in typed arrays (no object per flow).
  *
- * `findOrInsert` returns a dense slot number for the key; callers keep per-flow values in
- * their own typed arrays indexed by slot. Linear probing over a power-of-two index of hashes;
- * on a hash match the whole key is compared. The table grows by doubling until `maxFlows`,
- * after which new keys are refused (-1) and counted in `refused`: memory stays bounded.
+ * `findOrInsert` returns a slot number for the key; callers keep per-flow values in their own
+ * typed arrays indexed by slot. Linear probing over a power-of-two index of hashes; on a hash
+ * match the whole key is compared. The table grows by doubling until `maxFlows`, after which
+ * new keys are refused (-1) and counted in `refused`: memory stays bounded.
+ *
+ * `remove` frees a slot for reuse (a LIFO free list, so a hot slot is reused while still in
+ * cache) and closes the gap in the index by shifting later entries of the probe run back,
+ * so lookups never meet tombstones. Without removals slots are dense, 0 .. size-1.
  */
 import { FLOW_KEY_WORDS } from './flow-key.ts';
 
 export const DEFAULT_MAX_FLOWS = 1 << 24;
 
 export class FlowTable {
-  /** Number of keys stored; slots are 0 .. size-1 in insertion order. */
+  /** Number of keys stored. */
   size = 0;
+  /** One past the highest slot ever handed out: live slots are below it. */
+  highWater = 0;
   /** Keys refused because the table was full. */
   refused = 0;
   readonly maxFlows: number;
@@ -26,6 +32,8 @@ export class FlowTable {
   private index: Int32Array;
   private mask: number;
   private capacity: number;
+  private free: Int32Array;
+  private freeCount = 0;
 
   constructor(initialCapacity = 1 << 12, maxFlows = DEFAULT_MAX_FLOWS) {
     let cap = 16;
@@ -36,6 +44,12 @@ export class FlowTable {
     this.hashes = new Uint32Array(cap);
     this.index = new Int32Array(cap * 4);
     this.mask = cap * 2 - 1;
+    this.free = new Int32Array(0);
+  }
+
+  /** Slots that may be in use: grow per-slot arrays to at least this. */
+  get slotCapacity(): number {
+    return this.capacity;
   }
 
   /**
@@ -69,16 +83,67 @@ export class FlowTable {
       this.refused++;
       return -1;
     }
-    if (this.size === this.capacity) {
-      this.grow();
-      return this.findOrInsert(key, hash);
+    let s: number;
+    if (this.freeCount > 0) {
+      s = this.free[--this.freeCount]!;
+    } else {
+      if (this.highWater === this.capacity) {
+        this.grow();
+        return this.findOrInsert(key, hash);
+      }
+      s = this.highWater++;
     }
-    const s = this.size++;
+    this.size++;
     keys.set(key, s * FLOW_KEY_WORDS);
     this.hashes[s] = hash;
     idx[b * 2] = s + 1;
     idx[b * 2 + 1] = h;
     return s;
+  }
+
+  /**
+   * Remove the key in `slot` (which must be live) and free the slot.
+   * @example
+   * table.remove(slot); // the slot number may come back from a later findOrInsert
+   */
+  remove(slot: number): void {
+    const idx = this.index;
+    const mask = this.mask;
+    let b = this.hashes[slot]! & mask;
+    while (idx[b * 2] !== slot + 1) b = (b + 1) & mask;
+    // Backward-shift deletion: move each later entry of the run into the hole when its home
+    // bucket does not lie between the hole and its current bucket.
+    let j = b;
+    while (true) {
+      j = (j + 1) & mask;
+      const e = idx[j * 2]!;
+      if (e === 0) break;
+      const home = this.hashes[e - 1]! & mask;
+      if (((j - home) & mask) >= ((j - b) & mask)) {
+        idx[b * 2] = e;
+        idx[b * 2 + 1] = idx[j * 2 + 1]!;
+        b = j;
+      }
+    }
+    idx[b * 2] = 0;
+    idx[b * 2 + 1] = 0;
+    if (this.freeCount === this.free.length) {
+      const f = new Int32Array(Math.max(64, this.free.length * 2));
+      f.set(this.free);
+      this.free = f;
+    }
+    this.free[this.freeCount++] = slot;
+    this.size--;
+  }
+
+  /** The 32-bit hash stored for `slot`. */
+  hashOf(slot: number): number {
+    return this.hashes[slot]!;
+  }
+
+  /** Key word `i` of `slot`, without copying. */
+  keyWord(slot: number, i: number): number {
+    return this.keys[slot * FLOW_KEY_WORDS + i]!;
   }
 
   /** Copy the key of `slot` into `out`. */
@@ -94,7 +159,8 @@ export class FlowTable {
     hashes.set(this.hashes);
     const idx = new Int32Array(cap * 4);
     const mask = cap * 2 - 1;
-    for (let s = 0; s < this.size; s++) {
+    // Growth happens only with no free slot, so every slot below highWater is live.
+    for (let s = 0; s < this.highWater; s++) {
       let b = hashes[s]! & mask;
       while (idx[b * 2] !== 0) b = (b + 1) & mask;
       idx[b * 2] = s + 1;
