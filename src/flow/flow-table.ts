@@ -47,6 +47,15 @@ export class FlowTable {
     this.free = new Int32Array(0);
   }
 
+  /**
+   * Touch every page of the index now. A table sized for its cap up front is a fixed cost;
+   * faulting it in at start keeps RSS flat as flows arrive (the keys stay lazily mapped: they
+   * fill slot by slot, low first).
+   */
+  prefault(): void {
+    this.index.fill(0);
+  }
+
   /** Slots that may be in use: grow per-slot arrays to at least this. */
   get slotCapacity(): number {
     return this.capacity;

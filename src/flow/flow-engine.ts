@@ -1,0 +1,596 @@
+/**
+ * The flow engine: bidirectional flows from decoded packets, with termination, timeouts,
+ * partial updates and a cap on live flows. Our own code, on the hot path.
+ *
+ * Contract
+ * - `packet(p)` is called once per decoded frame, in capture order. It never throws for any
+ *   packet content; packets without IP (ARP, ...) and later IP fragments (no ports) join no
+ *   flow and return -1.
+ * - Time is packet time: microseconds from the frame timestamps. Timeouts, linger and partial
+ *   updates are judged against the newest timestamp seen, never the wall clock, so a replay
+ *   at any speed gives the same flows.
+ * - Each finished flow (and each partial update) is handed to `onFlow` as a fresh
+ *   `FlowRecord` the listener may keep. `flushAll()` ends every open flow (end of input, SIGINT).
+ *
+ * Storage is struct-of-arrays typed columns indexed by the flow table's slot: no object per
+ * flow, no string or BigInt per packet. Expiry runs as a sweep over the slot columns once per
+ * second of packet time (a sequential scan: ~1 ms per 100k flows), and lookups also check
+ * the timeouts, so a packet after an idle gap always starts a new flow whatever the sweep did.
+ */
+
+import { LAYER_TCP, layerBit } from '../core/layers.ts';
+import type { PacketContext } from '../core/packet.ts';
+import { formatIPv4, formatIPv6 } from '../decode/format.ts';
+import { CIC_FEATURES, CicAccumulator, type CicMode } from './cic-features.ts';
+import { communityId } from './community-id.ts';
+import { FLOW_KEY_WORDS, FlowKeyBuilder } from './flow-key.ts';
+import { FlowTable } from './flow-table.ts';
+import type { FlowEndReason, FlowRecord } from './records.ts';
+
+/** Timeouts and termination rules, all in seconds of packet time. */
+export interface FlowTimeouts {
+  /** End a TCP flow after this long without a packet. */
+  idleTcpS: number;
+  /** End a UDP flow after this long without a packet. */
+  idleUdpS: number;
+  /** End any other flow (ICMP, GRE, ...) after this long without a packet. */
+  idleOtherS: number;
+  /** End a flow this long after its first packet (0 = never); the next packet starts a new flow. */
+  activeS: number;
+  /**
+   * After both FINs or a RST, keep the flow this long for the last ACKs, then end it
+   * (a new SYN ends it at once). -1 ends the flow at the first FIN, as CICFlowMeter does.
+   */
+  lingerS: number;
+  /** Gap that splits active and idle periods in the CIC features (CICFlowMeter's activity timeout). */
+  activityS: number;
+}
+
+/**
+ * Named timeout sets. `cic` copies CICFlowMeter (flow timeout 120 s from the first packet,
+ * activity timeout 5 s, a flow ends at its first FIN); `nfstream` NFStream's defaults (idle
+ * 120 s, active 1800 s); `zeek` Zeek's inactivity timeouts (TCP 5 min, UDP and ICMP 1 min,
+ * 5 s close delay, no active timeout); `suricata` Suricata's established-flow timeouts (TCP
+ * 600 s, others 300 s, closed 60 s... approximated without its per-state "new" timeouts).
+ */
+export const FLOW_PRESETS: Readonly<Record<string, FlowTimeouts>> = {
+  cic: { idleTcpS: 120, idleUdpS: 120, idleOtherS: 120, activeS: 120, lingerS: -1, activityS: 5 },
+  nfstream: { idleTcpS: 120, idleUdpS: 120, idleOtherS: 120, activeS: 1800, lingerS: 1, activityS: 5 },
+  zeek: { idleTcpS: 300, idleUdpS: 60, idleOtherS: 60, activeS: 0, lingerS: 5, activityS: 5 },
+  suricata: { idleTcpS: 600, idleUdpS: 300, idleOtherS: 300, activeS: 0, lingerS: 60, activityS: 5 },
+};
+
+export const DEFAULT_PRESET = 'nfstream';
+export const DEFAULT_MAX_LIVE_FLOWS = 1_000_000;
+
+export interface FlowEngineOptions {
+  /** Preset name (see FLOW_PRESETS); default `nfstream`. */
+  preset?: string;
+  /** Overrides of single timeouts. */
+  timeouts?: Partial<FlowTimeouts>;
+  /** CIC feature mode, or 'none' to skip the features (cheaper). Default `corrected`. */
+  features?: CicMode | 'none';
+  /** Cap on live flows; at the cap the least recently seen of a small sample is evicted. */
+  maxFlows?: number;
+  /** Publish a partial record of a flow every this many seconds of packet time (0 = never). */
+  partialEveryS?: number;
+  /** Receives every finished flow and partial update. */
+  onFlow: (rec: FlowRecord) => void;
+  /** Called when a flow starts and ends (for KPIs). */
+  onFlowStart?: (tsUs: number) => void;
+  onFlowEnd?: (tsUs: number) => void;
+}
+
+/** Counters of the engine's work and of every loss. */
+export interface FlowEngineStats {
+  packets_in_flows: number;
+  /** IP packets that could not join a flow (later fragments without ports). */
+  packets_unflowed: number;
+  flows_total: number;
+  flows_live: number;
+  flows_ended: number;
+  partial_updates: number;
+  /** Flows ended early to respect the live-flow cap: a loss figure. */
+  flows_evicted: number;
+}
+
+const TUNNEL_TYPES = ['', 'gre', 'vxlan', 'geneve', 'ipip', '6in4', '6in6', '4in6', 'erspan', 'gtp', 'teredo', 'l2tp'];
+
+// State word bits.
+const ST_FWD_FLAGS = 0xff;
+const ST_BWD_SHIFT = 8;
+const ST_INIT_A = 1 << 16;
+const ST_FIN_FWD = 1 << 17;
+const ST_FIN_BWD = 1 << 18;
+const ST_RST = 1 << 19;
+const ST_LIVE = 1 << 21;
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+const TCP_BIT = layerBit(LAYER_TCP);
+
+/** Packets between checks of the clock for the expiry sweep. */
+const SWEEP_EVERY_US = 1_000_000;
+const EVICTION_SAMPLE = 8;
+
+export class FlowEngine {
+  readonly stats: FlowEngineStats = {
+    packets_in_flows: 0,
+    packets_unflowed: 0,
+    flows_total: 0,
+    flows_live: 0,
+    flows_ended: 0,
+    partial_updates: 0,
+    flows_evicted: 0,
+  };
+  readonly timeouts: FlowTimeouts;
+  readonly featureMode: CicMode | 'none';
+  /** After each `packet()`: whether it went initiator -> responder, and the responder's port. */
+  forward = true;
+  servicePort = -1;
+  /** Newest packet time seen, µs. */
+  now = 0;
+
+  private readonly kb = new FlowKeyBuilder();
+  private readonly table: FlowTable;
+  private readonly cic: CicAccumulator | null;
+  private readonly onFlow: (rec: FlowRecord) => void;
+  private readonly onFlowStart: ((tsUs: number) => void) | null;
+  private readonly onFlowEnd: ((tsUs: number) => void) | null;
+  private readonly idleTcpUs: number;
+  private readonly idleUdpUs: number;
+  private readonly idleOtherUs: number;
+  private readonly activeUs: number;
+  private readonly lingerUs: number;
+  private readonly partialUs: number;
+  private nextSweep = 0;
+  private nextId = 1;
+  private rng = 0x9e3779b9;
+
+  // Per-slot columns, views of one buffer allocated once for the whole cap (see `allocate`).
+  private firstTs = new Float64Array(0);
+  private lastTs = new Float64Array(0);
+  private reportTs = new Float64Array(0);
+  private fwdBytes = new Float64Array(0);
+  private bwdBytes = new Float64Array(0);
+  private fwdPayload = new Float64Array(0);
+  private bwdPayload = new Float64Array(0);
+  private fwdPkts = new Uint32Array(0);
+  private bwdPkts = new Uint32Array(0);
+  private state = new Uint32Array(0);
+  /** VLAN id + 1 in the low 13 bits, tunnel type index above. */
+  private context = new Int32Array(0);
+  private flowId = new Uint32Array(0);
+  private columnBytes = 0;
+
+  constructor(options: FlowEngineOptions) {
+    const presetName = options.preset ?? DEFAULT_PRESET;
+    const preset = FLOW_PRESETS[presetName];
+    if (preset === undefined) {
+      throw new RangeError(`unknown flow preset '${presetName}' (known: ${Object.keys(FLOW_PRESETS).join(', ')})`);
+    }
+    const t: FlowTimeouts = { ...preset, ...options.timeouts };
+    for (const [k, v] of Object.entries(t)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (v < 0 && !(k === 'lingerS' && v === -1))) {
+        throw new RangeError(`flow timeout ${k} must be a number >= 0, got ${String(v)}`);
+      }
+    }
+    this.timeouts = t;
+    // An idle timeout of 0 means "never" (a flow then ends only on FIN/RST, active timeout or eviction).
+    const us = (s: number): number => (s > 0 ? Math.round(s * 1e6) : Number.POSITIVE_INFINITY);
+    this.idleTcpUs = us(t.idleTcpS);
+    this.idleUdpUs = us(t.idleUdpS);
+    this.idleOtherUs = us(t.idleOtherS);
+    this.activeUs = us(t.activeS);
+    this.lingerUs = t.lingerS < 0 ? -1 : Math.round(t.lingerS * 1e6);
+    const partial = options.partialEveryS ?? 0;
+    if (!(partial >= 0)) throw new RangeError(`partial update interval must be >= 0, got ${partial}`);
+    this.partialUs = us(partial);
+    const maxFlows = options.maxFlows ?? DEFAULT_MAX_LIVE_FLOWS;
+    if (!Number.isInteger(maxFlows) || maxFlows < 1)
+      throw new RangeError(`max flows must be an integer >= 1, got ${maxFlows}`);
+    // Sized for the cap once: no rehash pauses, and the index is part of the fixed base.
+    this.table = new FlowTable(maxFlows, maxFlows);
+    this.table.prefault();
+    this.kb.icmpEchoIds = true;
+    this.featureMode = options.features ?? 'corrected';
+    this.cic =
+      this.featureMode === 'none'
+        ? null
+        : new CicAccumulator({ mode: this.featureMode, activityTimeoutUs: Math.round(t.activityS * 1e6) });
+    this.onFlow = options.onFlow;
+    this.onFlowStart = options.onFlowStart ?? null;
+    this.onFlowEnd = options.onFlowEnd ?? null;
+    this.allocate(this.table.slotCapacity);
+  }
+
+  /** Bytes of state per live flow: engine columns, key and hash, CIC accumulator (the index is fixed). */
+  get bytesPerFlow(): number {
+    return this.columnBytes + FLOW_KEY_WORDS * 4 + 4 + (this.cic?.bytesPerFlow ?? 0);
+  }
+
+  /**
+   * Account one decoded packet; returns its flow slot, or -1 when it joins no flow.
+   * @example
+   * decodeFrame(p, frame); const slot = engine.packet(p);
+   */
+  packet(p: PacketContext): number {
+    const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextSweep) this.sweep(ts);
+    }
+    if (p.ipVersion === 0) return -1;
+    if (p.isLaterFragment) {
+      this.stats.packets_unflowed++;
+      return -1;
+    }
+    const kb = this.kb;
+    kb.build(p);
+    let slot = this.table.findOrInsert(kb.key, kb.hash);
+    if (slot < 0) {
+      this.evictOne();
+      slot = this.table.findOrInsert(kb.key, kb.hash);
+      if (slot < 0) return -1;
+    }
+    const tcpFlags = (p.layers & TCP_BIT) !== 0 ? p.tcpFlags : 0;
+    let st = this.state[slot]!;
+    if ((st & ST_LIVE) !== 0) {
+      // An existing flow: has it ended since its last packet?
+      const reason = this.endedBefore(slot, st, ts, tcpFlags, p.protocol);
+      if (reason !== null) {
+        // The new flow reuses the slot (same key); `start` counts it live again.
+        this.emit(slot, reason, false);
+        this.stats.flows_ended++;
+        this.stats.flows_live--;
+        this.onFlowEnd?.(ts);
+        st = 0;
+      }
+    }
+    if ((st & ST_LIVE) === 0) {
+      this.start(slot, p, ts);
+      st = this.state[slot]!;
+      this.forward = true;
+    } else {
+      const fwd = kb.forward === ((st & ST_INIT_A) !== 0);
+      this.forward = fwd;
+      const cic = this.cic;
+      if (fwd) {
+        this.fwdBytes[slot]! += p.frameLength;
+        st |= tcpFlags;
+        if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_FWD;
+      } else {
+        this.bwdBytes[slot]! += p.frameLength;
+        st |= tcpFlags << ST_BWD_SHIFT;
+        if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_BWD;
+      }
+      if ((tcpFlags & TCP_RST) !== 0) st |= ST_RST;
+      this.state[slot] = st;
+      if (cic !== null) {
+        cic.add(slot, p, ts, fwd);
+      } else {
+        // Without features the engine keeps its own times, counts and payload sums.
+        if (ts > this.lastTs[slot]!) this.lastTs[slot] = ts;
+        if (fwd) {
+          this.fwdPkts[slot]!++;
+          this.fwdPayload[slot]! += p.payloadLen;
+        } else {
+          this.bwdPkts[slot]!++;
+          this.bwdPayload[slot]! += p.payloadLen;
+        }
+      }
+    }
+    this.stats.packets_in_flows++;
+    // The responder's port: key word 9 holds portA << 16 | portB.
+    const ports = this.table.keyWord(slot, 9);
+    this.servicePort = (st & ST_INIT_A) !== 0 ? ports & 0xffff : ports >>> 16;
+    if (this.lingerUs < 0 && (tcpFlags & TCP_FIN) !== 0 && this.packetsOf(slot) > 1) {
+      // CICFlowMeter ends a flow at its first FIN, that packet included (a FIN in the first
+      // packet does not end it, and RST is ignored): what follows forms a new flow.
+      this.end(slot, 'fin', ts);
+    }
+    return slot;
+  }
+
+  /** The reason the flow in `slot` ended before a packet at `ts`, or null if it goes on. */
+  private endedBefore(slot: number, st: number, ts: number, tcpFlags: number, protocol: number): FlowEndReason | null {
+    const last = this.lastOf(slot);
+    if (ts - last > (protocol === 6 ? this.idleTcpUs : protocol === 17 ? this.idleUdpUs : this.idleOtherUs)) {
+      return 'idle';
+    }
+    if (ts - this.firstOf(slot) > this.activeUs) return 'active';
+    const closed = (st & ST_RST) !== 0 || (st & (ST_FIN_FWD | ST_FIN_BWD)) === (ST_FIN_FWD | ST_FIN_BWD);
+    if (closed && this.lingerUs >= 0) {
+      // A fresh SYN on a closed connection is a new connection reusing the ports.
+      if ((tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN || ts - last > this.lingerUs) {
+        return (st & ST_RST) !== 0 ? 'rst' : 'fin';
+      }
+    }
+    return null;
+  }
+
+  private start(slot: number, p: PacketContext, ts: number): void {
+    const tcpFlags = (p.layers & TCP_BIT) !== 0 ? p.tcpFlags : 0;
+    if (this.cic === null) {
+      this.firstTs[slot] = ts;
+      this.lastTs[slot] = ts;
+      this.fwdPkts[slot] = 1;
+      this.bwdPkts[slot] = 0;
+      this.fwdPayload[slot] = p.payloadLen;
+      this.bwdPayload[slot] = 0;
+    }
+    if (this.reportTs.length > 1) this.reportTs[slot] = ts;
+    this.fwdBytes[slot] = p.frameLength;
+    this.bwdBytes[slot] = 0;
+    const icmp = p.protocol === 1 || p.protocol === 58;
+    // ICMP flows have no TCP flags: their first type and code sit in the flag bits instead.
+    let st = ST_LIVE | (icmp ? (p.icmpType << 8) | p.icmpCode : tcpFlags) | (this.kb.forward ? ST_INIT_A : 0);
+    if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_FWD;
+    if ((tcpFlags & TCP_RST) !== 0) st |= ST_RST;
+    this.state[slot] = st;
+    const vlan = p.vlanCount > 0 ? (p.vlanIds[0]! & 0xfff) + 1 : 0;
+    let tunnel = 0;
+    if (p.tunnelDepth > 0) {
+      tunnel = TUNNEL_TYPES.indexOf(p.tunnel.type);
+      if (tunnel < 0) tunnel = TUNNEL_TYPES.length;
+    }
+    this.context[slot] = vlan | (tunnel << 13);
+    this.flowId[slot] = this.nextId++;
+    this.stats.flows_total++;
+    this.stats.flows_live++;
+    this.cic?.start(slot, p, ts);
+    this.onFlowStart?.(ts);
+  }
+
+  /** End the flow in `slot` now: emit its record and free the slot. */
+  private end(slot: number, reason: FlowEndReason, ts: number): void {
+    this.emit(slot, reason, false);
+    this.state[slot] = 0;
+    this.table.remove(slot);
+    this.stats.flows_live--;
+    this.stats.flows_ended++;
+    this.onFlowEnd?.(ts);
+  }
+
+  private emit(slot: number, reason: FlowEndReason, partial: boolean): void {
+    this.onFlow(this.record(slot, reason, partial, true));
+  }
+
+  /** The record of the flow in `slot` as it stands. */
+  private record(slot: number, reason: FlowEndReason, partial: boolean, withFeatures: boolean): FlowRecord {
+    const t = this.table;
+    const st = this.state[slot]!;
+    const initA = (st & ST_INIT_A) !== 0;
+    const w0 = t.keyWord(slot, 0);
+    const protocol = w0 & 0xff;
+    const v = w0 >>> 8;
+    const ports = t.keyWord(slot, 9);
+    let portA = ports >>> 16;
+    let portB = ports & 0xffff;
+    let srcIp: string;
+    let dstIp: string;
+    let a: number | Uint32Array;
+    let b: number | Uint32Array;
+    if (v === 4) {
+      a = t.keyWord(slot, 1);
+      b = t.keyWord(slot, 5);
+      srcIp = formatIPv4(initA ? a : b);
+      dstIp = formatIPv4(initA ? b : a);
+    } else {
+      const wa = new Uint32Array(4);
+      const wb = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        wa[i] = t.keyWord(slot, 1 + i);
+        wb[i] = t.keyWord(slot, 5 + i);
+      }
+      a = wa;
+      b = wb;
+      srcIp = formatIPv6(initA ? wa : wb);
+      dstIp = formatIPv6(initA ? wb : wa);
+    }
+    const isIcmp = protocol === 1 || protocol === 58;
+    if (isIcmp) {
+      // Like Zeek's conn.log, ICMP flows carry type and code where ports would be.
+      const tc = st & 0xffff;
+      portA = initA ? tc >>> 8 : tc & 0xff;
+      portB = initA ? tc & 0xff : tc >>> 8;
+    }
+    const srcPort = initA ? portA : portB;
+    const dstPort = initA ? portB : portA;
+    let features: Float64Array | null = null;
+    if (this.cic !== null && withFeatures) {
+      features = new Float64Array(CIC_FEATURES.length);
+      this.cic.values(slot, features);
+    }
+    const ctx = this.context[slot]!;
+    const first = this.firstOf(slot);
+    const last = this.lastOf(slot);
+    const cic = this.cic;
+    return {
+      flow_id: this.flowId[slot]!,
+      community_id: communityId(v === 4 ? 4 : 6, initA ? a : b, initA ? b : a, protocol, srcPort, dstPort),
+      first_seen_us: first,
+      last_seen_us: last,
+      duration_us: last - first,
+      ip_version: v,
+      protocol,
+      protocol_name: protocolName(protocol),
+      src_ip: srcIp,
+      src_port: srcPort,
+      dest_ip: dstIp,
+      dest_port: dstPort,
+      vlan_id: (ctx & 0x1fff) - 1,
+      tunnel_type: TUNNEL_TYPES[ctx >>> 13] ?? 'other',
+      fwd_packets: cic === null ? this.fwdPkts[slot]! : cic.fwdPackets(slot),
+      bwd_packets: cic === null ? this.bwdPkts[slot]! : cic.bwdPackets(slot),
+      fwd_bytes: this.fwdBytes[slot]!,
+      bwd_bytes: this.bwdBytes[slot]!,
+      fwd_payload_bytes: cic === null ? this.fwdPayload[slot]! : cic.fwdPayloadBytes(slot),
+      bwd_payload_bytes: cic === null ? this.bwdPayload[slot]! : cic.bwdPayloadBytes(slot),
+      fwd_tcp_flags: isIcmp ? 0 : st & ST_FWD_FLAGS,
+      bwd_tcp_flags: isIcmp ? 0 : (st >>> ST_BWD_SHIFT) & 0xff,
+      end_reason: reason,
+      partial,
+      features,
+    };
+  }
+
+  /**
+   * End flows whose time is up at packet time `now`, and publish due partial updates.
+   * Runs by itself once per second of packet time; callers may run it when input pauses.
+   */
+  sweep(now: number): void {
+    this.nextSweep = now + SWEEP_EVERY_US;
+    const hw = this.table.highWater;
+    const state = this.state;
+    const partialUs = this.partialUs;
+    const lingerUs = this.lingerUs;
+    for (let s = 0; s < hw; s++) {
+      const st = state[s]!;
+      if ((st & ST_LIVE) === 0) continue;
+      const last = this.lastOf(s);
+      const idle = now - last;
+      const protocol = this.table.keyWord(s, 0) & 0xff;
+      const idleLimit = protocol === 6 ? this.idleTcpUs : protocol === 17 ? this.idleUdpUs : this.idleOtherUs;
+      let reason: FlowEndReason | null = null;
+      if (idle > idleLimit) reason = 'idle';
+      else if (now - this.firstOf(s) > this.activeUs) reason = 'active';
+      else if (
+        lingerUs >= 0 &&
+        idle > lingerUs &&
+        ((st & ST_RST) !== 0 || (st & (ST_FIN_FWD | ST_FIN_BWD)) === (ST_FIN_FWD | ST_FIN_BWD))
+      ) {
+        reason = (st & ST_RST) !== 0 ? 'rst' : 'fin';
+      }
+      if (reason !== null) {
+        this.end(s, reason, now);
+      } else if (
+        partialUs !== Number.POSITIVE_INFINITY &&
+        now - this.reportTs[s]! >= partialUs &&
+        last > this.reportTs[s]!
+      ) {
+        this.reportTs[s] = now;
+        this.stats.partial_updates++;
+        this.onFlow(this.record(s, 'update', true, true));
+      }
+    }
+  }
+
+  /** End every open flow (end of input, interruption). */
+  flushAll(reason: FlowEndReason = 'end'): void {
+    const hw = this.table.highWater;
+    for (let s = 0; s < hw; s++) {
+      if ((this.state[s]! & ST_LIVE) !== 0) this.end(s, reason, this.now);
+    }
+  }
+
+  // Times and counts live in the CIC accumulator when it runs (it needs them anyway); keeping a
+  // second copy cost 40 bytes a flow, a tenth of the budget.
+  private lastOf(slot: number): number {
+    return this.cic === null ? this.lastTs[slot]! : this.cic.lastSeenUs(slot);
+  }
+
+  private firstOf(slot: number): number {
+    return this.cic === null ? this.firstTs[slot]! : this.cic.firstSeenUs(slot);
+  }
+
+  private packetsOf(slot: number): number {
+    return this.cic === null
+      ? this.fwdPkts[slot]! + this.bwdPkts[slot]!
+      : this.cic.fwdPackets(slot) + this.cic.bwdPackets(slot);
+  }
+
+  /** "10.0.0.1:5353 <-> 10.0.0.2:53 udp" for a live slot (top conversations). */
+  describe(slot: number): string {
+    if ((this.state[slot]! & ST_LIVE) === 0) return `flow slot ${slot}`;
+    const r = this.record(slot, 'update', true, false);
+    const ep = (ip: string, port: number): string => (r.ip_version === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
+    return `${ep(r.src_ip, r.src_port)} <-> ${ep(r.dest_ip, r.dest_port)} ${r.protocol_name}`;
+  }
+
+  /** Evict the least recently seen of a few randomly sampled live flows. */
+  private evictOne(): void {
+    const hw = this.table.highWater;
+    let victim = -1;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < EVICTION_SAMPLE * 4 && (victim < 0 || i < EVICTION_SAMPLE); i++) {
+      this.rng = (Math.imul(this.rng, 1664525) + 1013904223) >>> 0;
+      const s = this.rng % hw;
+      if ((this.state[s]! & ST_LIVE) !== 0 && this.lastOf(s) < oldest) {
+        oldest = this.lastOf(s);
+        victim = s;
+      }
+    }
+    if (victim < 0) {
+      for (let s = 0; s < hw && victim < 0; s++) if ((this.state[s]! & ST_LIVE) !== 0) victim = s;
+    }
+    if (victim < 0) return;
+    this.stats.flows_evicted++;
+    this.end(victim, 'evicted', this.now);
+  }
+
+  /**
+   * Lay every column out in one buffer sized for the cap, allocated once: a large zeroed
+   * allocation is mapped lazily by the OS, so only pages of slots in use become resident (slots
+   * are handed out low first) and nothing is ever copied to grow. Per-column arrays grown by
+   * doubling cost up to twice the memory, and briefly three times during each copy.
+   */
+  private allocate(n: number): void {
+    const own = this.cic === null;
+    // Bytes, state, flow id and context always; times, counts and payload sums only without CIC.
+    const f64Cols = 2 + (own ? 4 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
+    const u32Cols = 3 + (own ? 2 : 0);
+    const width = f64Cols * 8 + u32Cols * 4;
+    const buf = new ArrayBuffer(n * width);
+    let off = 0;
+    const none64 = new Float64Array(0);
+    const none32 = new Uint32Array(0);
+    const f64 = (): Float64Array<ArrayBuffer> => {
+      const a = new Float64Array(buf, off, n);
+      off += n * 8;
+      return a;
+    };
+    const u32 = (): Uint32Array<ArrayBuffer> => {
+      const a = new Uint32Array(buf, off, n);
+      off += n * 4;
+      return a;
+    };
+    this.fwdBytes = f64();
+    this.bwdBytes = f64();
+    this.firstTs = own ? f64() : none64;
+    this.lastTs = own ? f64() : none64;
+    this.fwdPayload = own ? f64() : none64;
+    this.bwdPayload = own ? f64() : none64;
+    // Without partial updates the report time is never read.
+    this.reportTs = this.partialUs === Number.POSITIVE_INFINITY ? new Float64Array(1) : f64();
+    this.state = u32();
+    this.flowId = u32();
+    this.context = new Int32Array(buf, off, n);
+    off += n * 4;
+    this.fwdPkts = own ? u32() : none32;
+    this.bwdPkts = own ? u32() : none32;
+    this.columnBytes = width;
+    this.cic?.ensureCapacity(n);
+  }
+}
+
+/** `tcp`, `udp`, `icmp`, `icmpv6`, else the number as text. */
+export function protocolName(protocol: number): string {
+  switch (protocol) {
+    case 6:
+      return 'tcp';
+    case 17:
+      return 'udp';
+    case 1:
+      return 'icmp';
+    case 58:
+      return 'icmpv6';
+    case 132:
+      return 'sctp';
+    case 47:
+      return 'gre';
+    default:
+      return String(protocol);
+  }
+}
