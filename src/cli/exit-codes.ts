@@ -22,6 +22,11 @@ export function exitCodeFor(err: unknown): number {
   switch (err.code) {
     case 'PCS_USAGE':
     case 'PCS_CONFIG':
+    // The fix is another --host/--port, a configuration change.
+    case 'PCS_DASHBOARD_LISTEN':
+    // Refused, invalid or too slow SQL: the query text is the user's to fix.
+    case 'PCS_QUERY_REFUSED':
+    case 'PCS_QUERY':
       return EXIT_USAGE;
     case 'PCS_SOURCE_TRUNCATED':
       return EXIT_TRUNCATED;
@@ -29,6 +34,8 @@ export function exitCodeFor(err: unknown): number {
     case 'PCS_SOURCE_FORMAT':
     case 'PCS_SOURCE_READ':
       return EXIT_INPUT;
+    case 'PCS_SINK_OPEN':
+    case 'PCS_STORE_OPEN':
     case 'PCS_SINK_WRITE':
       return EXIT_OUTPUT;
   }

@@ -14,9 +14,14 @@ export type PipelineErrorCode =
   | 'PCS_SOURCE_FORMAT'
   | 'PCS_SOURCE_TRUNCATED'
   | 'PCS_SOURCE_READ'
+  | 'PCS_SINK_OPEN'
   | 'PCS_SINK_WRITE'
   | 'PCS_CONFIG'
-  | 'PCS_USAGE';
+  | 'PCS_USAGE'
+  | 'PCS_STORE_OPEN'
+  | 'PCS_QUERY_REFUSED'
+  | 'PCS_QUERY'
+  | 'PCS_DASHBOARD_LISTEN';
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode;
