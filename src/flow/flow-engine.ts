@@ -135,6 +135,12 @@ export class FlowEngine {
   private readonly kb = new FlowKeyBuilder();
   private readonly table: FlowTable;
   private readonly cic: CicAccumulator | null;
+  /**
+   * The engine keeps the last-seen time itself without features, and with `cic` features, whose
+   * accumulator follows the capture's timestamps even backwards (as CICFlowMeter does): a late
+   * packet must not move the flow's clock back (its record, idle and linger tests).
+   */
+  private readonly ownLast: boolean;
   private readonly onFlow: (rec: FlowRecord) => void;
   private readonly onFlowStart: ((tsUs: number) => void) | null;
   private readonly onFlowEnd: ((tsUs: number) => void) | null;
@@ -199,6 +205,7 @@ export class FlowEngine {
       this.featureMode === 'none'
         ? null
         : new CicAccumulator({ mode: this.featureMode, activityTimeoutUs: Math.round(t.activityS * 1e6) });
+    this.ownLast = this.cic === null || this.cic.mode === 'cic';
     this.onFlow = options.onFlow;
     this.onFlowStart = options.onFlowStart ?? null;
     this.onFlowEnd = options.onFlowEnd ?? null;
@@ -269,6 +276,7 @@ export class FlowEngine {
       this.state[slot] = st;
       if (cic !== null) {
         cic.add(slot, p, ts, fwd);
+        if (this.ownLast && ts > this.lastTs[slot]!) this.lastTs[slot] = ts;
       } else {
         // Without features the engine keeps its own times, counts and payload sums.
         if (ts > this.lastTs[slot]!) this.lastTs[slot] = ts;
@@ -314,12 +322,12 @@ export class FlowEngine {
     const tcpFlags = (p.layers & TCP_BIT) !== 0 ? p.tcpFlags : 0;
     if (this.cic === null) {
       this.firstTs[slot] = ts;
-      this.lastTs[slot] = ts;
       this.fwdPkts[slot] = 1;
       this.bwdPkts[slot] = 0;
       this.fwdPayload[slot] = p.payloadLen;
       this.bwdPayload[slot] = 0;
     }
+    if (this.ownLast) this.lastTs[slot] = ts;
     if (this.reportTs.length > 1) this.reportTs[slot] = ts;
     this.fwdBytes[slot] = p.frameLength;
     this.bwdBytes[slot] = 0;
@@ -488,7 +496,7 @@ export class FlowEngine {
   // Times and counts live in the CIC accumulator when it runs (it needs them anyway); keeping a
   // second copy cost 40 bytes a flow, a tenth of the budget.
   private lastOf(slot: number): number {
-    return this.cic === null ? this.lastTs[slot]! : this.cic.lastSeenUs(slot);
+    return this.ownLast || this.cic === null ? this.lastTs[slot]! : this.cic.lastSeenUs(slot);
   }
 
   private firstOf(slot: number): number {
@@ -538,8 +546,9 @@ export class FlowEngine {
    */
   private allocate(n: number): void {
     const own = this.cic === null;
-    // Bytes, state, flow id and context always; times, counts and payload sums only without CIC.
-    const f64Cols = 2 + (own ? 4 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
+    // Bytes, state, flow id and context always; times, counts and payload sums only without CIC
+    // (the last-seen time also with `cic` features).
+    const f64Cols = 2 + (own ? 3 : 0) + (this.ownLast ? 1 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
     const u32Cols = 3 + (own ? 2 : 0);
     const width = f64Cols * 8 + u32Cols * 4;
     const buf = new ArrayBuffer(n * width);
@@ -559,7 +568,7 @@ export class FlowEngine {
     this.fwdBytes = f64();
     this.bwdBytes = f64();
     this.firstTs = own ? f64() : none64;
-    this.lastTs = own ? f64() : none64;
+    this.lastTs = this.ownLast ? f64() : none64;
     this.fwdPayload = own ? f64() : none64;
     this.bwdPayload = own ? f64() : none64;
     // Without partial updates the report time is never read.
