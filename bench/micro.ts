@@ -1,6 +1,7 @@
 /**
  * In-process micro benchmark of the hot path stages on one capture, CPU time only (robust to
- * other load on the machine): read, read+decode, read+decode+stats, read+decode+JSON.
+ * other load on the machine): read, read+decode, read+decode+stats, read+decode+JSON, and
+ * read+decode+flows without and with CIC features, and with the rolling KPIs.
  *   node bench/micro.ts FILE [--packets N]
  */
 import { JsonWriter } from '../src/core/json-writer.ts';
@@ -9,6 +10,8 @@ import type { Frame } from '../src/core/source.ts';
 import { decodeFrame } from '../src/decode/dispatch.ts';
 import { buildFields } from '../src/decode/fields.ts';
 import { CaptureStats } from '../src/flow/capture-stats.ts';
+import { FlowEngine } from '../src/flow/flow-engine.ts';
+import { RollingMetrics } from '../src/flow/metrics.ts';
 import { jsonlWriter } from '../src/sinks/record-format.ts';
 import { readCapture } from '../src/sources/capture.ts';
 
@@ -62,5 +65,33 @@ await stage('read+decode+json', () => {
     decodeFrame(p, f);
     write(p, w);
     if (w.pos > 3 << 20) w.pos = 0;
+  };
+});
+for (const features of ['none', 'cic', 'corrected'] as const) {
+  await stage(`read+decode+flows/${features}`, () => {
+    const p = new PacketContext();
+    p.appDetail = false;
+    const engine = new FlowEngine({ features, onFlow: () => undefined });
+    return (f) => {
+      decodeFrame(p, f);
+      engine.packet(p);
+    };
+  });
+}
+await stage('read+decode+flows+kpis', () => {
+  const p = new PacketContext();
+  p.appDetail = false;
+  let metrics: RollingMetrics | null = null;
+  const engine = new FlowEngine({
+    onFlow: () => undefined,
+    onFlowStart: (ts) => metrics!.flowStarted(ts),
+    onFlowEnd: (ts) => metrics!.flowEnded(ts),
+  });
+  metrics = new RollingMetrics({ onWindow: () => undefined, describeFlow: (s) => engine.describe(s) });
+  const m = metrics;
+  return (f) => {
+    decodeFrame(p, f);
+    const slot = engine.packet(p);
+    m.observe(p, p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000), slot, engine.servicePort);
   };
 });

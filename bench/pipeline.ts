@@ -70,7 +70,10 @@ if (!fs.existsSync(capture) || !fs.existsSync(`${capture}.truth.json`)) {
   const g = timed(`"${node}" "${cli}" synth --out "${capture}" --bytes ${targetBytes} --seed ${seed}`);
   process.stderr.write(`  synth: ${g.seconds.toFixed(1)} s\n`);
 }
-const truth = JSON.parse(fs.readFileSync(`${capture}.truth.json`, 'utf8')) as { packets: number };
+const truth = JSON.parse(fs.readFileSync(`${capture}.truth.json`, 'utf8')) as {
+  packets: number;
+  flows: { total: number };
+};
 const fileBytes = fs.statSync(capture).size;
 const packets = truth.packets;
 const results: Result[] = [];
@@ -115,6 +118,33 @@ if (fs.existsSync(baseline)) {
 bench('pcapstream stats', `${q(node)} ${q(cli)} stats ${q(capture)} --json > /dev/null`);
 bench('pcapstream decode jsonl', `${q(node)} ${q(cli)} decode ${q(capture)} --format jsonl > /dev/null`);
 
+// Flow exporters: softflowd (C) tracks flows and exports NetFlow v9 to a port nobody listens on.
+const flows = truth.flows.total;
+const softflowd = ['softflowd', '/usr/sbin/softflowd'].find((c) => have(c) || fs.existsSync(c));
+if (softflowd !== undefined) {
+  bench('softflowd -r', `${softflowd} -r ${q(capture)} -n 127.0.0.1:9995 -d -6 -m 2000000 -v 9 > /dev/null 2>&1`);
+}
+bench('pcapstream flows', `${q(node)} ${q(cli)} flows ${q(capture)} --format csv > /dev/null`);
+bench('pcapstream flows --features none', `${q(node)} ${q(cli)} flows ${q(capture)} --features none > /dev/null`);
+const db = path.join(os.tmpdir(), `pcapstream-bench-${process.pid}.duckdb`);
+bench(
+  'pcapstream run --no-dashboard',
+  `rm -f ${q(db)} ${q(`${db}.wal`)}; ${q(node)} ${q(cli)} run ${q(capture)} --no-dashboard --db ${q(db)} 2>/dev/null`,
+);
+fs.rmSync(db, { force: true });
+fs.rmSync(`${db}.wal`, { force: true });
+
+/** Memory per live flow, in-process: 1M live flows in one engine, RSS growth over the fixed base. */
+let perFlow: Record<string, number> | null = null;
+if (!only || 'pcapstream flow memory'.startsWith(only)) {
+  process.stderr.write('running pcapstream flow memory ...\n');
+  const r = spawnSync(node, ['--expose-gc', path.join(root, 'bench', 'flow-memory.ts'), '--flows', '1000000'], {
+    encoding: 'utf8',
+  });
+  if (r.status === 0) perFlow = JSON.parse(r.stdout) as Record<string, number>;
+  else process.stderr.write(`flow memory bench failed: ${r.stderr}\n`);
+}
+
 const rate = (r: Result): number => r.packets / r.seconds;
 const byName = (n: string): Result | undefined => results.find((r) => r.name === n);
 const tcpdump = byName('tcpdump -nn -r');
@@ -125,12 +155,20 @@ const header = `capture: synth --bytes ${targetBytes} --seed ${seed}: ${packets.
 const rows = results.map((r) => {
   const vsTcpdump = tcpdump ? (rate(r) / rate(tcpdump)).toFixed(2) + 'x' : '';
   const vsTshark = tshark ? (rate(r) / rate(tshark)).toFixed(1) + 'x' : '';
-  return `| ${r.name} | ${(rate(r) / 1e6).toFixed(3)} M | ${(r.bytes / 1e6 / r.seconds).toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.rssMB.toFixed(0)} | ${vsTcpdump} | ${vsTshark} | ${r.note} |`;
+  const flowRate = /flows|run|softflowd/.test(r.name) ? `${(flows / r.seconds / 1e3).toFixed(0)} k` : '';
+  return `| ${r.name} | ${(rate(r) / 1e6).toFixed(3)} M | ${(r.bytes / 1e6 / r.seconds).toFixed(0)} | ${flowRate} | ${r.seconds.toFixed(2)} | ${r.rssMB.toFixed(0)} | ${vsTcpdump} | ${vsTshark} | ${r.note} |`;
 });
 const table = [
-  '| tool | packets/s | MB/s | wall s | peak RSS MB | vs tcpdump | vs tshark | note |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| tool | packets/s | MB/s | flows/s | wall s | peak RSS MB | vs tcpdump | vs tshark | note |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
 ].join('\n');
-process.stdout.write(`\n${header}\n\n${table}\n`);
-fs.writeFileSync(path.join(dataDir, 'last-run.json'), JSON.stringify({ header, packets, fileBytes, results }, null, 2));
+const memory =
+  perFlow === null
+    ? ''
+    : `\nmemory per live flow (corrected CIC features): ${perFlow.bytes_per_flow} bytes of RSS (${perFlow.flows} live flows: ${perFlow.rss_mb} MB over a ${perFlow.base_mb} MB base; state accounted ${perFlow.engine_bytes_per_flow} B)\n`;
+process.stdout.write(`\n${header}\n\n${table}\n${memory}`);
+fs.writeFileSync(
+  path.join(dataDir, 'last-run.json'),
+  JSON.stringify({ header, packets, flows, fileBytes, results, perFlow }, null, 2),
+);

@@ -5,11 +5,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isPipelineError } from '../core/errors.ts';
 import { DEFAULT_PAYLOAD_BYTES } from '../decode/fields.ts';
+import { DEFAULT_STORE_PATH } from '../sinks/db/duckdb-store.ts';
 import { decodeCommand } from './commands/decode.ts';
-import { demoCommand } from './commands/demo.ts';
+import { type DemoOptions, demoCommand } from './commands/demo.ts';
+import { type FlowsOptions, flowsCommand } from './commands/flows.ts';
+import type { QueryOptions } from './commands/query.ts';
+import { type RunOptions, runCommand } from './commands/run.ts';
 import { statsCommand } from './commands/stats.ts';
 import { synthCommand } from './commands/synth.ts';
 import { EXIT_INTERNAL, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
+import { addFlowOptions } from './flow-options.ts';
 
 const VERSION = '0.1.0';
 
@@ -78,6 +83,46 @@ export function buildProgram(): Command {
     .action((input: string, o: { json: boolean }) => run(() => statsCommand(input, o)));
 
   program
+    .command('query')
+    .description('read-only SQL over the store (one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN statement)')
+    .argument('<sql>', 'the statement, e.g. "SELECT src_ip, count(*) FROM flows_latest GROUP BY 1"')
+    .option('--db <file>', 'store file', DEFAULT_STORE_PATH)
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--max-rows <n>', 'print at most N rows (default: 10000)', positiveInt('--max-rows'))
+    // Loaded on use: DuckDB's native module costs start-up time the other commands need not pay.
+    .action((sql: string, o: QueryOptions) =>
+      run(async () => (await import('./commands/query.ts')).queryCommand(sql, o)),
+    );
+
+  addFlowOptions(
+    program
+      .command('flows')
+      .description('bidirectional flows with CICFlowMeter features (JSON Lines, CSV or the CICIDS2017 CSV layout)')
+      .argument('<input>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
+      .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'cic']).default('jsonl'))
+      .option('--label <text>', 'Label column of --format cic', 'BENIGN')
+      .option('--summary', 'print flow counts on stderr at the end', false),
+  ).action((input: string, o: FlowsOptions) => run(() => flowsCommand(input, o)));
+
+  addFlowOptions(
+    program
+      .command('run')
+      .description('flows, KPIs and anomalies into the DuckDB store, datasets, and the live dashboard')
+      .argument('<input>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
+      .option('--db <file>', 'DuckDB store file', DEFAULT_STORE_PATH)
+      .option('--store-packets', 'also store one row per packet (large)', false)
+      .option('--dataset-dir <dir>', 'write CSV and Parquet flow datasets into DIR')
+      .option('--dataset-every <n>', 'flows per dataset part', '10000')
+      .option('--dataset-format <format>', 'dataset columns: snake or cic (the CICIDS2017 layout)', 'snake')
+      .option('--label <text>', 'Label column of cic datasets', 'BENIGN')
+      .option('--host <address>', 'dashboard bind address', '127.0.0.1')
+      .option('--port <n>', 'dashboard port (0 = any free port)', '8080')
+      .option('--no-dashboard', 'do not serve the dashboard')
+      .option('--exit', 'exit when the input is done instead of serving the dashboard until Ctrl-C', false)
+      .option('--top-n <n>', 'entries in the top talkers/ports/conversations lists', '10'),
+  ).action((input: string, o: RunOptions) => run(() => runCommand(input, o)));
+
+  program
     .command('synth')
     .description('write a deterministic, realistic mixed-traffic capture and its ground-truth JSON')
     .requiredOption('--out <file>', 'capture file to write (ground truth goes to FILE.truth.json)')
@@ -91,9 +136,13 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('generate a sample capture (if missing) and summarise it')
+    .description('generate a sample capture (if missing) and run the whole pipeline on it with the dashboard')
     .option('--out <file>', 'sample capture path', 'out/sample.pcap')
-    .action((o: { out: string }) => run(() => demoCommand(o)));
+    .option('--db <file>', 'DuckDB store file (replaced)', 'out/sample.duckdb')
+    .option('--host <address>', 'dashboard bind address', '127.0.0.1')
+    .option('--port <n>', 'dashboard port', '8080')
+    .option('--exit', 'exit when done instead of serving the dashboard until Ctrl-C', false)
+    .action((o: DemoOptions) => run(() => demoCommand(o)));
 
   return program;
 }

@@ -1,0 +1,274 @@
+/**
+ * `pcapstream run <file|->`: read, decode, aggregate flows and KPIs, store them in DuckDB, write
+ * datasets and serve the live dashboard, in one process.
+ *
+ * The hot path (decode -> flow update -> KPI update) is synchronous per frame; the store and
+ * the datasets buffer records and write them after each input chunk, awaiting DuckDB's threads
+ * (the second core). SIGINT/SIGTERM stop reading at the next chunk, then every open flow and
+ * metric window is flushed and stored before exit: nothing processed is lost.
+ */
+import { PipelineError } from '../../core/errors.ts';
+import { PacketContext } from '../../core/packet.ts';
+import type { Frame } from '../../core/source.ts';
+import { type Dashboard, startDashboard } from '../../dashboard/server.ts';
+import { decodeFrame } from '../../decode/dispatch.ts';
+import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
+import { FlowEngine } from '../../flow/flow-engine.ts';
+import { RollingMetrics } from '../../flow/metrics.ts';
+import type { FlowRecord, RunHealth } from '../../flow/records.ts';
+import { DEFAULT_STORE_PATH, openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
+import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
+import { type ReadResult, readCapture } from '../../sources/capture.ts';
+import { EXIT_OK } from '../exit-codes.ts';
+import { type FlowCliOptions, flowSettings } from '../flow-options.ts';
+import { Progress } from '../progress.ts';
+import { reportTruncation } from '../report.ts';
+
+export interface RunOptions extends FlowCliOptions {
+  db: string;
+  storePackets: boolean;
+  datasetDir?: string;
+  datasetEvery: string;
+  datasetFormat: string;
+  label: string;
+  host: string;
+  port: string;
+  dashboard: boolean;
+  /** Exit when the input is done instead of serving the dashboard until interrupted. */
+  exit: boolean;
+  topN: string;
+}
+
+export { DEFAULT_STORE_PATH };
+
+function intOption(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new PipelineError('PCS_USAGE', `${name} must be a whole number from ${min} to ${max}, got '${v}'`);
+  }
+  return n;
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export async function runCommand(input: string, opts: RunOptions): Promise<number> {
+  const settings = flowSettings(opts);
+  const port = intOption('--port', opts.port, 0, 65535);
+  const topN = intOption('--top-n', opts.topN, 1, 1000);
+  const datasetEvery = intOption('--dataset-every', opts.datasetEvery, 1);
+  if (opts.datasetFormat !== 'snake' && opts.datasetFormat !== 'cic') {
+    throw new PipelineError('PCS_USAGE', `--dataset-format must be snake or cic, got '${opts.datasetFormat}'`);
+  }
+
+  const startedMs = Date.now();
+  const health: RunHealth = {
+    state: 'starting',
+    input,
+    started_ms: startedMs,
+    elapsed_s: 0,
+    progress: null,
+    packets: 0,
+    bytes: 0,
+    packets_per_s: 0,
+    bytes_per_s: 0,
+    flows_live: 0,
+    flows_total: 0,
+    records_stored: 0,
+    anomalies: 0,
+    losses: {},
+  };
+
+  const store = await openDuckDBStore({ path: opts.db, packets: opts.storePackets });
+  let closeFailure: unknown = null;
+  let exitCode = EXIT_OK;
+  let datasets: DatasetWriter | null = null;
+  let dashboard: Dashboard | null = null;
+  try {
+    if (opts.datasetDir !== undefined) {
+      datasets = await openDatasetWriter({
+        dir: opts.datasetDir,
+        every: datasetEvery,
+        format: opts.datasetFormat,
+        label: opts.label,
+        features: settings.features,
+      });
+    }
+    const ds = datasets;
+    const onFlow = (r: FlowRecord): void => {
+      store.addFlow(r);
+      if (ds !== null && !r.partial) ds.add(r);
+    };
+    let metrics: RollingMetrics | null = null;
+    const engine = new FlowEngine({
+      ...settings,
+      onFlow,
+      onFlowStart: (ts) => metrics!.flowStarted(ts),
+      onFlowEnd: (ts) => metrics!.flowEnded(ts),
+    });
+    let decodeErrors = 0;
+    const losses = (): Record<string, number> => ({
+      flows_evicted: engine.stats.flows_evicted,
+      packets_not_in_flow: engine.stats.packets_unflowed,
+      decode_errors: decodeErrors,
+      store_rows_dropped: store.stats.dropped,
+    });
+    metrics = new RollingMetrics({
+      topN,
+      onWindow: (w) => store.addMetrics(w),
+      describeFlow: (slot) => engine.describe(slot),
+      losses,
+    });
+    const m = metrics;
+
+    const refreshHealth = (): RunHealth => {
+      const s = engine.stats;
+      health.elapsed_s = (Date.now() - startedMs) / 1000;
+      health.flows_live = s.flows_live;
+      health.flows_total = s.flows_total;
+      health.records_stored = store.stats.flows + store.stats.metrics + store.stats.anomalies + store.stats.packets;
+      health.losses = losses();
+      return health;
+    };
+
+    if (opts.dashboard) {
+      const dash = await startDashboard({ host: opts.host, port, readModel: store.readModel(), health: refreshHealth });
+      dashboard = dash;
+      store.onCommit(() => dash.notify());
+      process.stderr.write(`dashboard: ${dash.url}\n`);
+    }
+
+    // Signals: stop reading at the next chunk boundary, then flush everything.
+    let stopping = false;
+    let resolveServe: (() => void) | null = null;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping && resolveServe === null) {
+        process.stderr.write(`pcapstream: ${sig} again, still flushing; please wait\n`);
+        return;
+      }
+      stopping = true;
+      if (health.state === 'running') health.state = 'stopping';
+      if (input === '-') process.stdin.destroy();
+      resolveServe?.();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const p = new PacketContext();
+    let n = 0;
+    let bytes = 0;
+    const progress = new Progress();
+    let rateMark = { t: Date.now(), packets: 0, bytes: 0 };
+    const onFrame = (f: Frame): void => {
+      p.frameNumber = ++n;
+      decodeFrame(p, f);
+      bytes += p.frameLength;
+      const slot = engine.packet(p);
+      const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
+      m.observe(p, ts, slot, engine.servicePort);
+      if (p.anomalyCount > 0) {
+        const v = p.ipVersion;
+        const src = v === 4 ? formatIPv4(p.src4) : v === 6 ? formatIPv6(p.src6) : '';
+        const dst = v === 4 ? formatIPv4(p.dst4) : v === 6 ? formatIPv6(p.dst6) : '';
+        for (let i = 0; i < p.anomalyCount; i++) {
+          const code = p.anomalies[i]!;
+          if (code === 'decode.internal_error') decodeErrors++;
+          store.addAnomaly({
+            frame_number: n,
+            ts_us: ts,
+            code,
+            src_ip: src,
+            dest_ip: dst,
+            protocol: v === 0 ? 0 : p.protocol,
+          });
+        }
+        health.anomalies += p.anomalyCount;
+      }
+      if (opts.storePackets) store.addPacket(p, ts);
+    };
+
+    health.state = 'running';
+    let result: ReadResult | null = null;
+    let readError: unknown = null;
+    try {
+      result = await readCapture(input, onFrame, {
+        afterChunk: async (inp) => {
+          progress.update(inp.bytesRead(), inp.size, n);
+          health.packets = n;
+          health.bytes = bytes;
+          health.progress = inp.size > 0 ? Math.min(1, inp.bytesRead() / inp.size) : null;
+          const now = Date.now();
+          if (now - rateMark.t >= 1000) {
+            const dt = (now - rateMark.t) / 1000;
+            health.packets_per_s = (n - rateMark.packets) / dt;
+            health.bytes_per_s = (bytes - rateMark.bytes) / dt;
+            rateMark = { t: now, packets: n, bytes };
+          }
+          // The store commits on DuckDB's thread beside decoding; tick() only waits when too
+          // many rows are queued (back-pressure).
+          const wait = store.tick();
+          if (wait !== undefined) await wait;
+          if (ds !== null) await ds.flush();
+        },
+        shouldStop: () => stopping,
+      });
+    } catch (err) {
+      // A stdin destroyed by the signal handler ends the read; anything else is reported after
+      // the flush below, so what was processed is still stored.
+      if (!stopping) readError = err;
+    }
+    progress.done();
+
+    // End of input or interruption: every open flow and window goes to the store.
+    engine.flushAll('end');
+    m.flush();
+    health.packets = n;
+    health.bytes = bytes;
+    health.packets_per_s = 0;
+    health.bytes_per_s = 0;
+    await store.flush();
+    if (ds !== null) await ds.close();
+    datasets = null;
+    health.state = readError === null ? 'done' : 'failed';
+    if (result !== null && result.input.size > 0 && !stopping) health.progress = 1;
+    refreshHealth();
+    dashboard?.notify();
+
+    const elapsed = (Date.now() - startedMs) / 1000;
+    const s = engine.stats;
+    process.stderr.write(
+      `${stopping ? 'interrupted: ' : ''}${fmtInt(n)} packets, ${fmtInt(bytes)} bytes, ${fmtInt(s.flows_total)} flows` +
+        ` (${fmtInt(s.flows_evicted)} evicted), ${fmtInt(health.anomalies)} anomalies in ${elapsed.toFixed(2)} s` +
+        ` (${fmtInt(n / Math.max(elapsed, 1e-6))} packets/s); stored in ${opts.db}\n`,
+    );
+    if (readError !== null) throw readError;
+    const code = result === null ? EXIT_OK : reportTruncation(result);
+
+    if (dashboard !== null && !opts.exit && !stopping) {
+      process.stderr.write(`done; the dashboard stays at ${dashboard.url} until Ctrl-C\n`);
+      await new Promise<void>((resolve) => {
+        resolveServe = resolve;
+      });
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    exitCode = code;
+  } finally {
+    // Close everything even when one close fails; the first failure is reported.
+    let failure: unknown = null;
+    const attempt = async (f: () => Promise<void>): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        failure ??= e;
+      }
+    };
+    if (dashboard !== null) await attempt(() => dashboard!.close());
+    if (datasets !== null) await attempt(() => datasets!.close());
+    await attempt(() => store.close());
+    closeFailure = failure;
+  }
+  if (closeFailure !== null) throw closeFailure;
+  return exitCode;
+}
