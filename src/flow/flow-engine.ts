@@ -110,6 +110,19 @@ const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
 const TCP_BIT = layerBit(LAYER_TCP);
 
+/**
+ * Words per table slot: the 10 key words, then the engine's hottest state in the same 64-byte
+ * line, so one cache miss brings key, state and byte counters (as separate columns they cost two
+ * more misses a packet once the live flows outgrow the cache).
+ */
+const STRIDE = 16;
+const W_STATE = 10;
+/** VLAN id + 1 in the low 13 bits, tunnel type index above. */
+const W_CONTEXT = 11;
+/** Doubles at word 12 and 14: index slot * 8 + 6 and + 7 in the 64-bit view. */
+const D_FWD_BYTES = 6;
+const D_BWD_BYTES = 7;
+
 /** Packets between checks of the clock for the expiry sweep. */
 const SWEEP_EVERY_US = 1_000_000;
 const EVICTION_SAMPLE = 8;
@@ -158,15 +171,10 @@ export class FlowEngine {
   private firstTs = new Float64Array(0);
   private lastTs = new Float64Array(0);
   private reportTs = new Float64Array(0);
-  private fwdBytes = new Float64Array(0);
-  private bwdBytes = new Float64Array(0);
   private fwdPayload = new Float64Array(0);
   private bwdPayload = new Float64Array(0);
   private fwdPkts = new Uint32Array(0);
   private bwdPkts = new Uint32Array(0);
-  private state = new Uint32Array(0);
-  /** VLAN id + 1 in the low 13 bits, tunnel type index above. */
-  private context = new Int32Array(0);
   private flowId = new Uint32Array(0);
   private columnBytes = 0;
 
@@ -197,7 +205,7 @@ export class FlowEngine {
     if (!Number.isInteger(maxFlows) || maxFlows < 1)
       throw new RangeError(`max flows must be an integer >= 1, got ${maxFlows}`);
     // Sized for the cap once: no rehash pauses, and the index is part of the fixed base.
-    this.table = new FlowTable(maxFlows, maxFlows);
+    this.table = new FlowTable(maxFlows, maxFlows, STRIDE - FLOW_KEY_WORDS);
     this.table.prefault();
     this.kb.icmpEchoIds = true;
     this.featureMode = options.features ?? 'corrected';
@@ -214,7 +222,7 @@ export class FlowEngine {
 
   /** Bytes of state per live flow: engine columns, key and hash, CIC accumulator (the index is fixed). */
   get bytesPerFlow(): number {
-    return this.columnBytes + FLOW_KEY_WORDS * 4 + 4 + (this.cic?.bytesPerFlow ?? 0);
+    return this.columnBytes + STRIDE * 4 + 4 + (this.cic?.bytesPerFlow ?? 0);
   }
 
   /**
@@ -242,7 +250,7 @@ export class FlowEngine {
       if (slot < 0) return -1;
     }
     const tcpFlags = (p.layers & TCP_BIT) !== 0 ? p.tcpFlags : 0;
-    let st = this.state[slot]!;
+    let st = this.table.words[slot * STRIDE + W_STATE]!;
     if ((st & ST_LIVE) !== 0) {
       // An existing flow: has it ended since its last packet?
       const reason = this.endedBefore(slot, st, ts, tcpFlags, p.protocol);
@@ -257,23 +265,23 @@ export class FlowEngine {
     }
     if ((st & ST_LIVE) === 0) {
       this.start(slot, p, ts);
-      st = this.state[slot]!;
+      st = this.table.words[slot * STRIDE + W_STATE]!;
       this.forward = true;
     } else {
       const fwd = kb.forward === ((st & ST_INIT_A) !== 0);
       this.forward = fwd;
       const cic = this.cic;
       if (fwd) {
-        this.fwdBytes[slot]! += p.frameLength;
+        this.table.words64[slot * 8 + D_FWD_BYTES]! += p.frameLength;
         st |= tcpFlags;
         if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_FWD;
       } else {
-        this.bwdBytes[slot]! += p.frameLength;
+        this.table.words64[slot * 8 + D_BWD_BYTES]! += p.frameLength;
         st |= tcpFlags << ST_BWD_SHIFT;
         if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_BWD;
       }
       if ((tcpFlags & TCP_RST) !== 0) st |= ST_RST;
-      this.state[slot] = st;
+      this.table.words[slot * STRIDE + W_STATE] = st;
       if (cic !== null) {
         cic.add(slot, p, ts, fwd);
         if (this.ownLast && ts > this.lastTs[slot]!) this.lastTs[slot] = ts;
@@ -329,21 +337,21 @@ export class FlowEngine {
     }
     if (this.ownLast) this.lastTs[slot] = ts;
     if (this.reportTs.length > 1) this.reportTs[slot] = ts;
-    this.fwdBytes[slot] = p.frameLength;
-    this.bwdBytes[slot] = 0;
+    this.table.words64[slot * 8 + D_FWD_BYTES] = p.frameLength;
+    this.table.words64[slot * 8 + D_BWD_BYTES] = 0;
     const icmp = p.protocol === 1 || p.protocol === 58;
     // ICMP flows have no TCP flags: their first type and code sit in the flag bits instead.
     let st = ST_LIVE | (icmp ? (p.icmpType << 8) | p.icmpCode : tcpFlags) | (this.kb.forward ? ST_INIT_A : 0);
     if ((tcpFlags & TCP_FIN) !== 0) st |= ST_FIN_FWD;
     if ((tcpFlags & TCP_RST) !== 0) st |= ST_RST;
-    this.state[slot] = st;
+    this.table.words[slot * STRIDE + W_STATE] = st;
     const vlan = p.vlanCount > 0 ? (p.vlanIds[0]! & 0xfff) + 1 : 0;
     let tunnel = 0;
     if (p.tunnelDepth > 0) {
       tunnel = TUNNEL_TYPES.indexOf(p.tunnel.type);
       if (tunnel < 0) tunnel = TUNNEL_TYPES.length;
     }
-    this.context[slot] = vlan | (tunnel << 13);
+    this.table.words[slot * STRIDE + W_CONTEXT] = vlan | (tunnel << 13);
     this.flowId[slot] = this.nextId++;
     this.stats.flows_total++;
     this.stats.flows_live++;
@@ -354,7 +362,7 @@ export class FlowEngine {
   /** End the flow in `slot` now: emit its record and free the slot. */
   private end(slot: number, reason: FlowEndReason, ts: number): void {
     this.emit(slot, reason, false);
-    this.state[slot] = 0;
+    this.table.words[slot * STRIDE + W_STATE] = 0;
     this.table.remove(slot);
     this.stats.flows_live--;
     this.stats.flows_ended++;
@@ -368,7 +376,7 @@ export class FlowEngine {
   /** The record of the flow in `slot` as it stands. */
   private record(slot: number, reason: FlowEndReason, partial: boolean, withFeatures: boolean): FlowRecord {
     const t = this.table;
-    const st = this.state[slot]!;
+    const st = this.table.words[slot * STRIDE + W_STATE]!;
     const initA = (st & ST_INIT_A) !== 0;
     const w0 = t.keyWord(slot, 0);
     const protocol = w0 & 0xff;
@@ -411,7 +419,7 @@ export class FlowEngine {
       features = new Float64Array(CIC_FEATURES.length);
       this.cic.values(slot, features);
     }
-    const ctx = this.context[slot]!;
+    const ctx = this.table.words[slot * STRIDE + W_CONTEXT]!;
     const first = this.firstOf(slot);
     const last = this.lastOf(slot);
     const cic = this.cic;
@@ -432,8 +440,8 @@ export class FlowEngine {
       tunnel_type: TUNNEL_TYPES[ctx >>> 13] ?? 'other',
       fwd_packets: cic === null ? this.fwdPkts[slot]! : cic.fwdPackets(slot),
       bwd_packets: cic === null ? this.bwdPkts[slot]! : cic.bwdPackets(slot),
-      fwd_bytes: this.fwdBytes[slot]!,
-      bwd_bytes: this.bwdBytes[slot]!,
+      fwd_bytes: this.table.words64[slot * 8 + D_FWD_BYTES]!,
+      bwd_bytes: this.table.words64[slot * 8 + D_BWD_BYTES]!,
       fwd_payload_bytes: cic === null ? this.fwdPayload[slot]! : cic.fwdPayloadBytes(slot),
       bwd_payload_bytes: cic === null ? this.bwdPayload[slot]! : cic.bwdPayloadBytes(slot),
       fwd_tcp_flags: isIcmp ? 0 : st & ST_FWD_FLAGS,
@@ -451,11 +459,11 @@ export class FlowEngine {
   sweep(now: number): void {
     this.nextSweep = now + SWEEP_EVERY_US;
     const hw = this.table.highWater;
-    const state = this.state;
+    const words = this.table.words;
     const partialUs = this.partialUs;
     const lingerUs = this.lingerUs;
     for (let s = 0; s < hw; s++) {
-      const st = state[s]!;
+      const st = words[s * STRIDE + W_STATE]!;
       if ((st & ST_LIVE) === 0) continue;
       const last = this.lastOf(s);
       const idle = now - last;
@@ -489,7 +497,7 @@ export class FlowEngine {
   flushAll(reason: FlowEndReason = 'end'): void {
     const hw = this.table.highWater;
     for (let s = 0; s < hw; s++) {
-      if ((this.state[s]! & ST_LIVE) !== 0) this.end(s, reason, this.now);
+      if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) this.end(s, reason, this.now);
     }
   }
 
@@ -511,7 +519,7 @@ export class FlowEngine {
 
   /** "10.0.0.1:5353 <-> 10.0.0.2:53 udp" for a live slot (top conversations). */
   describe(slot: number): string {
-    if ((this.state[slot]! & ST_LIVE) === 0) return `flow slot ${slot}`;
+    if ((this.table.words[slot * STRIDE + W_STATE]! & ST_LIVE) === 0) return `flow slot ${slot}`;
     const r = this.record(slot, 'update', true, false);
     const ep = (ip: string, port: number): string => (r.ip_version === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
     return `${ep(r.src_ip, r.src_port)} <-> ${ep(r.dest_ip, r.dest_port)} ${r.protocol_name}`;
@@ -525,13 +533,13 @@ export class FlowEngine {
     for (let i = 0; i < EVICTION_SAMPLE * 4 && (victim < 0 || i < EVICTION_SAMPLE); i++) {
       this.rng = (Math.imul(this.rng, 1664525) + 1013904223) >>> 0;
       const s = this.rng % hw;
-      if ((this.state[s]! & ST_LIVE) !== 0 && this.lastOf(s) < oldest) {
+      if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0 && this.lastOf(s) < oldest) {
         oldest = this.lastOf(s);
         victim = s;
       }
     }
     if (victim < 0) {
-      for (let s = 0; s < hw && victim < 0; s++) if ((this.state[s]! & ST_LIVE) !== 0) victim = s;
+      for (let s = 0; s < hw && victim < 0; s++) if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) victim = s;
     }
     if (victim < 0) return;
     this.stats.flows_evicted++;
@@ -546,10 +554,10 @@ export class FlowEngine {
    */
   private allocate(n: number): void {
     const own = this.cic === null;
-    // Bytes, state, flow id and context always; times, counts and payload sums only without CIC
-    // (the last-seen time also with `cic` features).
-    const f64Cols = 2 + (own ? 3 : 0) + (this.ownLast ? 1 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
-    const u32Cols = 3 + (own ? 2 : 0);
+    // State, context and bytes live beside the key (STRIDE). Here: the flow id always; times,
+    // counts and payload sums only without CIC (the last-seen time also with `cic` features).
+    const f64Cols = (own ? 3 : 0) + (this.ownLast ? 1 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
+    const u32Cols = 1 + (own ? 2 : 0);
     const width = f64Cols * 8 + u32Cols * 4;
     const buf = new ArrayBuffer(n * width);
     let off = 0;
@@ -565,18 +573,13 @@ export class FlowEngine {
       off += n * 4;
       return a;
     };
-    this.fwdBytes = f64();
-    this.bwdBytes = f64();
     this.firstTs = own ? f64() : none64;
     this.lastTs = this.ownLast ? f64() : none64;
     this.fwdPayload = own ? f64() : none64;
     this.bwdPayload = own ? f64() : none64;
     // Without partial updates the report time is never read.
     this.reportTs = this.partialUs === Number.POSITIVE_INFINITY ? new Float64Array(1) : f64();
-    this.state = u32();
     this.flowId = u32();
-    this.context = new Int32Array(buf, off, n);
-    off += n * 4;
     this.fwdPkts = own ? u32() : none32;
     this.bwdPkts = own ? u32() : none32;
     this.columnBytes = width;

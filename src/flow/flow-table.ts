@@ -22,7 +22,14 @@ export class FlowTable {
   /** Keys refused because the table was full. */
   refused = 0;
   readonly maxFlows: number;
-  private keys: Uint32Array;
+  /**
+   * Per slot, `stride` words: the key, then `extraWords` words the owner may use (kept in the
+   * same cache line as the key, so a lookup also brings the owner's hottest state).
+   */
+  words: Uint32Array<ArrayBuffer>;
+  /** The same memory as 64-bit floats (owner words at even offsets may hold a double). */
+  words64: Float64Array<ArrayBuffer>;
+  readonly stride: number;
   private hashes: Uint32Array;
   /**
    * Buckets of two words, slot + 1 (0 = empty) and the key's hash: a probe reads one cache
@@ -35,12 +42,15 @@ export class FlowTable {
   private free: Int32Array;
   private freeCount = 0;
 
-  constructor(initialCapacity = 1 << 12, maxFlows = DEFAULT_MAX_FLOWS) {
+  constructor(initialCapacity = 1 << 12, maxFlows = DEFAULT_MAX_FLOWS, extraWords = 0) {
+    this.stride = FLOW_KEY_WORDS + extraWords;
+    if (this.stride % 2 !== 0) this.stride++;
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
     this.capacity = cap;
     this.maxFlows = maxFlows;
-    this.keys = new Uint32Array(cap * FLOW_KEY_WORDS);
+    this.words = new Uint32Array(cap * this.stride);
+    this.words64 = new Float64Array(this.words.buffer);
     this.hashes = new Uint32Array(cap);
     this.index = new Int32Array(cap * 4);
     this.mask = cap * 2 - 1;
@@ -68,7 +78,8 @@ export class FlowTable {
    */
   findOrInsert(key: Uint32Array, hash: number): number {
     const idx = this.index;
-    const keys = this.keys;
+    const keys = this.words;
+    const stride = this.stride;
     const h = hash | 0;
     let b = hash & this.mask;
     while (true) {
@@ -76,7 +87,7 @@ export class FlowTable {
       if (e === 0) break;
       const s = e - 1;
       if (idx[b * 2 + 1] === h) {
-        const o = s * FLOW_KEY_WORDS;
+        const o = s * stride;
         let same = true;
         for (let i = 0; i < FLOW_KEY_WORDS; i++) {
           if (keys[o + i] !== key[i]) {
@@ -103,7 +114,7 @@ export class FlowTable {
       s = this.highWater++;
     }
     this.size++;
-    keys.set(key, s * FLOW_KEY_WORDS);
+    keys.set(key, s * stride);
     this.hashes[s] = hash;
     idx[b * 2] = s + 1;
     idx[b * 2 + 1] = h;
@@ -152,18 +163,19 @@ export class FlowTable {
 
   /** Key word `i` of `slot`, without copying. */
   keyWord(slot: number, i: number): number {
-    return this.keys[slot * FLOW_KEY_WORDS + i]!;
+    return this.words[slot * this.stride + i]!;
   }
 
   /** Copy the key of `slot` into `out`. */
   keyOf(slot: number, out: Uint32Array): void {
-    out.set(this.keys.subarray(slot * FLOW_KEY_WORDS, (slot + 1) * FLOW_KEY_WORDS));
+    const o = slot * this.stride;
+    out.set(this.words.subarray(o, o + FLOW_KEY_WORDS));
   }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const keys = new Uint32Array(cap * FLOW_KEY_WORDS);
-    keys.set(this.keys);
+    const keys = new Uint32Array(cap * this.stride);
+    keys.set(this.words);
     const hashes = new Uint32Array(cap);
     hashes.set(this.hashes);
     const idx = new Int32Array(cap * 4);
@@ -175,7 +187,8 @@ export class FlowTable {
       idx[b * 2] = s + 1;
       idx[b * 2 + 1] = hashes[s]! | 0;
     }
-    this.keys = keys;
+    this.words = keys;
+    this.words64 = new Float64Array(keys.buffer);
     this.hashes = hashes;
     this.index = idx;
     this.mask = mask;
