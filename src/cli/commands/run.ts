@@ -156,6 +156,8 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     process.on('SIGTERM', onSignal);
 
     const p = new PacketContext();
+    // KPIs need DNS flags and rcode, not names: DNS is walked (anomalies still count) without text.
+    p.appDetail = false;
     let n = 0;
     let bytes = 0;
     const progress = new Progress();
