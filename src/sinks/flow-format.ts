@@ -3,6 +3,8 @@
  * CSV (header and rows from `flow/cic-features.ts`). One place, so the `flows` command, the
  * datasets and the tests agree on column names and order.
  */
+
+import type { JsonWriter } from '../core/json-writer.ts';
 import { CIC_FEATURES, type CicMode, cicCsvHeader, cicCsvRow } from '../flow/cic-features.ts';
 import type { FlowRecord } from '../flow/records.ts';
 
@@ -88,4 +90,52 @@ export function flowFormatter(
 /** A feature value in JSON: NaN and infinities (which JSON lacks) become null. */
 function jnum(v: number): string {
   return Number.isFinite(v) ? num(v) : 'null';
+}
+
+/** Room one flow line can take: 101 columns of at most ~24 characters, and the addresses. */
+const MAX_FLOW_LINE = 4096;
+
+/** A number as `flowFormatter` prints it, written as bytes (integers without a string). */
+function writeNum(w: JsonWriter, v: number, json: boolean): void {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) w.uint(v);
+  else w.ascii(json ? jnum(v) : num(v));
+}
+
+/**
+ * The JSON Lines or CSV form of `flowFormatter`, written as bytes into `w` with the newline:
+ * the same text, without building a string per line. With 101 columns a flow, strings cost
+ * ~30 % of a `flows` run (number to text, then joining the lines).
+ * @example
+ * const write = flowBytesWriter('csv'); write(rec, json); if (json.pos > 1 << 20) out.bytes(json.take());
+ */
+export function flowBytesWriter(format: 'jsonl' | 'csv'): (r: FlowRecord, w: JsonWriter) => void {
+  const json = format === 'jsonl';
+  const names = FLOW_SCALAR_COLUMNS.map((c, i) => (json ? `${i === 0 ? '{' : ','}"${c}":` : i === 0 ? '' : ','));
+  const featureNames = CIC_FEATURES.map((f) => (json ? `,"${f.name}":` : ','));
+  return (r, w) => {
+    w.ensure(MAX_FLOW_LINE + r.src_ip.length + r.dest_ip.length);
+    for (let i = 0; i < FLOW_SCALAR_COLUMNS.length; i++) {
+      w.ascii(names[i]!);
+      const v = r[FLOW_SCALAR_COLUMNS[i]!];
+      if (typeof v === 'number') writeNum(w, v, json);
+      else if (typeof v === 'boolean') w.ascii(v ? 'true' : 'false');
+      else if (json) {
+        // Plain text by construction: addresses, base64, fixed words.
+        w.byte(0x22);
+        w.ascii(v);
+        w.byte(0x22);
+      } else w.ascii(v);
+    }
+    const f = r.features;
+    if (f !== null) {
+      for (let i = 0; i < f.length; i++) {
+        w.ascii(featureNames[i]!);
+        writeNum(w, f[i]!, json);
+      }
+    } else if (!json) {
+      for (let i = 0; i < featureNames.length; i++) w.byte(0x2c);
+    }
+    if (json) w.byte(0x7d);
+    w.byte(0x0a);
+  };
 }

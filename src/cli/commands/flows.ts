@@ -3,12 +3,13 @@
  * CSV or the CICIDS2017 CSV layout.
  */
 import { PipelineError } from '../../core/errors.ts';
+import { JsonWriter } from '../../core/json-writer.ts';
 import { PacketContext } from '../../core/packet.ts';
 import type { Frame } from '../../core/source.ts';
 import { decodeFrame } from '../../decode/dispatch.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import type { FlowRecord } from '../../flow/records.ts';
-import { type FlowFormat, flowFormatter } from '../../sinks/flow-format.ts';
+import { type FlowFormat, flowBytesWriter, flowFormatter } from '../../sinks/flow-format.ts';
 import { LineWriter } from '../../sinks/stdout/line-writer.ts';
 import { readCapture } from '../../sources/capture.ts';
 import { type FlowCliOptions, flowSettings } from '../flow-options.ts';
@@ -37,12 +38,21 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
   const cicCompatible = opts.format === 'cic' && features === 'cic';
   const out = new LineWriter();
   let pending = 0;
+  // JSON Lines and CSV go out as bytes; the CICIDS2017 layout as text lines.
+  const writeBytes = opts.format === 'cic' ? null : flowBytesWriter(opts.format as 'jsonl' | 'csv');
+  const json = new JsonWriter();
+  const recycle = (b: Uint8Array): void => json.recycle(b as Buffer);
   if (fmt.header !== null) out.line(fmt.header);
   const engine = new FlowEngine({
     ...settings,
     features,
     onFlow: (r: FlowRecord) => {
       if (cicCompatible && r.fwd_packets + r.bwd_packets < 2) return;
+      if (writeBytes !== null) {
+        writeBytes(r, json);
+        if (json.pos > 1 << 20) out.bytes(json.take(), recycle);
+        return;
+      }
       const line = fmt.line(r);
       out.line(line);
       // Lines are ropes of ~100 pieces until joined: hand them on every ~1 MB, not only per
@@ -66,12 +76,14 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
   const result = await readCapture(path, onFrame, {
     afterChunk: async (input) => {
       progress.update(input.bytesRead(), input.size, n);
+      out.bytes(json.take(), recycle);
       await out.flush();
     },
     shouldStop: () => out.closed,
   });
   engine.flushAll('end');
   progress.done();
+  out.bytes(json.take(), recycle);
   await out.end();
   if (opts.summary) {
     const s = engine.stats;
