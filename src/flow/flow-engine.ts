@@ -539,7 +539,8 @@ export class FlowEngine {
       }
     }
     if (victim < 0) {
-      for (let s = 0; s < hw && victim < 0; s++) if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) victim = s;
+      for (let s = 0; s < hw && victim < 0; s++)
+        if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) victim = s;
     }
     if (victim < 0) return;
     this.stats.flows_evicted++;

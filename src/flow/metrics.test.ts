@@ -488,6 +488,27 @@ describe('RollingMetrics: top lists', () => {
     assert.equal(w.losses.metrics_top_pruned, 16);
   });
 
+  it('a full conversation table drops small flows but keeps their packets in talkers and ports', () => {
+    const { m, out } = collect({ windows: [1], topN: 2, topTableSize: 8 });
+    const client = ip(10, 0, 0, 1);
+    const server = ip(10, 0, 0, 2);
+    for (let i = 0; i < 5; i++) m.observe(pkt({ src: client, dst: server, sp: 1000, dp: 443, len: 100 }), T0, 0, 443);
+    // 20 one-packet flows, answered: 2 packets each, in slots 1..20.
+    for (let f = 1; f <= 20; f++) {
+      m.observe(pkt({ src: client, dst: server, sp: 1000 + f, dp: 443, len: 60 }), T0, f, 443);
+      m.observe(pkt({ src: server, dst: client, sp: 443, dp: 1000 + f, len: 40 }), T0, f, 443);
+    }
+    m.flush();
+    const w = out[0]!;
+    assert.ok(w.losses.metrics_top_pruned > 0);
+    assert.deepEqual(w.top_conversations[0], { key: '10.0.0.1:1000 <-> 10.0.0.2:443 tcp', packets: 5, bytes: 500 });
+    assert.deepEqual(w.top_talkers, [
+      { key: '10.0.0.1', packets: 25, bytes: 500 + 20 * 60 },
+      { key: '10.0.0.2', packets: 20, bytes: 20 * 40 },
+    ]);
+    assert.deepEqual(w.top_ports, [{ key: '443/tcp', packets: 45, bytes: 500 + 20 * 100 }]);
+  });
+
   it('the same traffic in a table that fits: exact, nothing dropped', () => {
     const { m, out } = collect({ windows: [1], topN: 30, topTableSize: 32 });
     for (let i = 1; i < 23; i++) m.observe(pkt({ src: ip(10, 0, 0, i), len: 50 }), T0, -1, -1);

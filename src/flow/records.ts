@@ -87,7 +87,7 @@ export interface MetricWindow {
   packets: number;
   /** Frame bytes on the wire. */
   bytes: number;
-  /** Per protocol name (`tcp`, `udp`, `icmp`, `icmpv6`, `arp`, `other`...). */
+  /** Per protocol class: `tcp`, `udp`, `icmp`, `icmpv6`, `other_ip`, `arp`, `non_ip` (all present). */
   protocols: Record<string, { packets: number; bytes: number }>;
   new_flows: number;
   ended_flows: number;
