@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { CIC_FEATURE_COUNT } from '../src/flow/cic-features.ts';
 import type { FlowRecord } from '../src/flow/records.ts';
 import { openDatasetWriter } from '../src/sinks/file/dataset-writer.ts';
+import { rng } from '../test/helpers/random.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,19 +24,7 @@ const everies = arg('every', '10000,100000').split(',').map(Number);
 const formatArg = arg('format', 'both');
 const formats: ('snake' | 'cic')[] = formatArg === 'both' ? ['snake', 'cic'] : [formatArg as 'snake' | 'cic'];
 
-/** Seeded PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Feature values like real ones: half counts and lengths (integers), half means, stds and rates.
+// Feature values like real ones (seeded, so runs are comparable): half counts and lengths (integers), half means, stds and rates.
 const r = rng(42);
 const records: FlowRecord[] = [];
 for (let i = 0; i < rows; i++) {

@@ -3,16 +3,20 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeHex } from '../../test/helpers/frames.ts';
 import {
-  LAYER_ETHERNET,
-  LAYER_ICMP,
-  LAYER_ICMPV6,
-  LAYER_IPV4,
-  LAYER_IPV6,
-  LAYER_TCP,
-  LAYER_UDP,
-  layerBit,
-} from '../core/layers.ts';
-import { PacketContext } from '../core/packet.ts';
+  ACK,
+  CWR,
+  ECE,
+  FIN,
+  icmpPacket,
+  ip6,
+  PSH,
+  RST,
+  SYN,
+  tcpPacket,
+  URG,
+  udpPacket,
+} from '../../test/helpers/packets.ts';
+import type { PacketContext } from '../core/packet.ts';
 import {
   CIC_FEATURE_COUNT,
   CIC_FEATURES,
@@ -26,76 +30,16 @@ import {
 } from './cic-features.ts';
 import type { FlowRecord } from './records.ts';
 
-// ---- packet builders: a PacketContext as the decoders leave it (Ethernet, IPv4 unless v6) ----
+// ---- packets (test/helpers/packets.ts): Ethernet, IPv4 unless v6; frames padded to 60 bytes ----
 
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
-const URG = 0x20;
-const ECE = 0x40;
-const CWR = 0x80;
+const tcp = (len: number, flags: number, win = 1000, hdr = 20): PacketContext =>
+  tcpPacket({ flags, payload: len, window: win, headerLength: hdr });
 
-/** Ethernet frames shorter than 60 bytes (without FCS) are padded to 60. */
-function captured(bytes: number): number {
-  return Math.max(60, bytes);
-}
+const udp = (len: number): PacketContext => udpPacket({ payload: len });
 
-function tcp(len: number, flags: number, win = 1000, hdr = 20): PacketContext {
-  const p = new PacketContext();
-  p.layers = layerBit(LAYER_ETHERNET) | layerBit(LAYER_IPV4) | layerBit(LAYER_TCP);
-  p.ethOff = 0;
-  p.ipVersion = 4;
-  p.ipOff = 14;
-  p.ipHeaderLength = 20;
-  p.ipTotalLength = 20 + hdr + len;
-  p.protocol = 6;
-  p.tcpDataOffset = hdr / 4;
-  p.tcpFlags = flags;
-  p.tcpWindow = win;
-  p.payloadOff = 14 + 20 + hdr;
-  p.payloadLen = len;
-  p.capturedLength = captured(14 + 20 + hdr + len);
-  p.frameLength = p.capturedLength;
-  return p;
-}
-
-function udp(len: number): PacketContext {
-  const p = new PacketContext();
-  p.layers = layerBit(LAYER_ETHERNET) | layerBit(LAYER_IPV4) | layerBit(LAYER_UDP);
-  p.ethOff = 0;
-  p.ipVersion = 4;
-  p.ipOff = 14;
-  p.ipHeaderLength = 20;
-  p.ipTotalLength = 28 + len;
-  p.protocol = 17;
-  p.udpLength = 8 + len;
-  p.payloadOff = 42;
-  p.payloadLen = len;
-  p.capturedLength = captured(42 + len);
-  p.frameLength = p.capturedLength;
-  return p;
-}
-
-function icmp(len: number, v6: boolean): PacketContext {
-  const p = new PacketContext();
-  const ipHdr = v6 ? 40 : 20;
-  p.layers =
-    layerBit(LAYER_ETHERNET) |
-    (v6 ? layerBit(LAYER_IPV6) | layerBit(LAYER_ICMPV6) : layerBit(LAYER_IPV4) | layerBit(LAYER_ICMP));
-  p.ethOff = 0;
-  p.ipVersion = v6 ? 6 : 4;
-  p.ipOff = 14;
-  p.ipHeaderLength = ipHdr;
-  p.protocol = v6 ? 58 : 1;
-  p.icmpType = v6 ? 128 : 8;
-  p.payloadOff = 14 + ipHdr + 8;
-  p.payloadLen = len;
-  p.capturedLength = captured(14 + ipHdr + 8 + len);
-  p.frameLength = p.capturedLength;
-  return p;
-}
+/** Echo request (ICMP type 8, ICMPv6 type 128). */
+const icmp = (len: number, v6: boolean): PacketContext =>
+  v6 ? icmpPacket(ip6(1), ip6(2), { type: 128, payload: len }) : icmpPacket(0, 0, { type: 8, payload: len });
 
 /** One packet of a test flow: direction, time offset from T0 in µs, decoded packet. */
 type Pkt = ['F' | 'B', number, PacketContext];
@@ -158,6 +102,21 @@ const ZERO_BULK = {
   bwd_avg_bulk_rate: 0,
 };
 const ZERO_IDLE = { idle_mean: 0, idle_std: 0, idle_max: 0, idle_min: 0 };
+/** Flag features of a flow without TCP, in both modes. */
+const ZERO_TCP_FLAGS = {
+  fwd_psh_flags: 0,
+  bwd_psh_flags: 0,
+  fwd_urg_flags: 0,
+  bwd_urg_flags: 0,
+  fin_flag_count: 0,
+  syn_flag_count: 0,
+  rst_flag_count: 0,
+  psh_flag_count: 0,
+  ack_flag_count: 0,
+  urg_flag_count: 0,
+  cwr_flag_count: 0,
+  ece_flag_count: 0,
+};
 
 // ---- scenario A: TCP handshake, request, response, FIN (7 packets over 1300 µs) ----
 //
@@ -180,6 +139,23 @@ const tcpFlow = (): Pkt[] => [
 ];
 // Gaps: flow 100,150,150,600,200,100 (sum 1300, sum of squares 465000);
 // forward 250,150,900 (sum 1300, squares 895000); backward 900,200 (sum 1100).
+/** Gaps depend on times only: the same in both modes. */
+const TCP_FLOW_IAT = {
+  flow_iat_mean: 1300 / 6,
+  flow_iat_std: Math.sqrt((465000 - 1300 ** 2 / 6) / 5),
+  flow_iat_max: 600,
+  flow_iat_min: 100,
+  fwd_iat_total: 1300,
+  fwd_iat_mean: 1300 / 3,
+  fwd_iat_std: Math.sqrt((895000 - 1300 ** 2 / 3) / 2),
+  fwd_iat_max: 900,
+  fwd_iat_min: 150,
+  bwd_iat_total: 1100,
+  bwd_iat_mean: 550,
+  bwd_iat_std: Math.sqrt(350 ** 2 * 2), // 900 and 200 around 550
+  bwd_iat_max: 900,
+  bwd_iat_min: 200,
+};
 
 describe('CicAccumulator, TCP handshake + data + FIN', () => {
   it('corrected mode: every feature', () => {
@@ -200,20 +176,7 @@ describe('CicAccumulator, TCP handshake + data + FIN', () => {
       bwd_packet_length_std: Math.sqrt(60000 / 2), // 10000+10000+40000
       flow_bytes_per_s: 400 / 0.0013,
       flow_packets_per_s: 7 / 0.0013,
-      flow_iat_mean: 1300 / 6,
-      flow_iat_std: Math.sqrt((465000 - 1300 ** 2 / 6) / 5),
-      flow_iat_max: 600,
-      flow_iat_min: 100,
-      fwd_iat_total: 1300,
-      fwd_iat_mean: 1300 / 3,
-      fwd_iat_std: Math.sqrt((895000 - 1300 ** 2 / 3) / 2),
-      fwd_iat_max: 900,
-      fwd_iat_min: 150,
-      bwd_iat_total: 1100,
-      bwd_iat_mean: 550,
-      bwd_iat_std: Math.sqrt(350 ** 2 * 2), // 900 and 200 around 550
-      bwd_iat_max: 900,
-      bwd_iat_min: 200,
+      ...TCP_FLOW_IAT,
       fwd_psh_flags: 1, // #4
       bwd_psh_flags: 1, // #6
       fwd_urg_flags: 0,
@@ -275,20 +238,7 @@ describe('CicAccumulator, TCP handshake + data + FIN', () => {
       bwd_packet_length_std: Math.sqrt(58824 / 2), // 102^2 + 96^2 + 198^2
       flow_bytes_per_s: 418 / 0.0013,
       flow_packets_per_s: 7 / 0.0013,
-      flow_iat_mean: 1300 / 6,
-      flow_iat_std: Math.sqrt((465000 - 1300 ** 2 / 6) / 5),
-      flow_iat_max: 600,
-      flow_iat_min: 100,
-      fwd_iat_total: 1300,
-      fwd_iat_mean: 1300 / 3,
-      fwd_iat_std: Math.sqrt((895000 - 1300 ** 2 / 3) / 2),
-      fwd_iat_max: 900,
-      fwd_iat_min: 150,
-      bwd_iat_total: 1100,
-      bwd_iat_mean: 550,
-      bwd_iat_std: Math.sqrt(350 ** 2 * 2),
-      bwd_iat_max: 900,
-      bwd_iat_min: 200,
+      ...TCP_FLOW_IAT,
       fwd_psh_flags: 0, // counted on the first packet only: the SYN has no PSH
       bwd_psh_flags: 0, // never counted
       fwd_urg_flags: 0,
@@ -347,6 +297,23 @@ const udpFlow = (): Pkt[] => [
   ['B', 2000, udp(120)],
   ['F', 3000, udp(10)],
 ];
+/** Gaps depend on times only: the same in both modes. */
+const UDP_FLOW_IAT = {
+  flow_iat_mean: 1500, // gaps 2000, 1000
+  flow_iat_std: Math.sqrt(500 ** 2 * 2),
+  flow_iat_max: 2000,
+  flow_iat_min: 1000,
+  fwd_iat_total: 3000,
+  fwd_iat_mean: 3000,
+  fwd_iat_std: 0,
+  fwd_iat_max: 3000,
+  fwd_iat_min: 3000,
+  bwd_iat_total: 0, // one backward packet: no gap
+  bwd_iat_mean: 0,
+  bwd_iat_std: 0,
+  bwd_iat_max: 0,
+  bwd_iat_min: 0,
+};
 
 describe('CicAccumulator, UDP', () => {
   it('corrected mode: every feature', () => {
@@ -366,24 +333,8 @@ describe('CicAccumulator, UDP', () => {
       bwd_packet_length_std: 0,
       flow_bytes_per_s: 170 / 0.003,
       flow_packets_per_s: 3 / 0.003,
-      flow_iat_mean: 1500, // gaps 2000, 1000
-      flow_iat_std: Math.sqrt(500 ** 2 * 2),
-      flow_iat_max: 2000,
-      flow_iat_min: 1000,
-      fwd_iat_total: 3000,
-      fwd_iat_mean: 3000,
-      fwd_iat_std: 0,
-      fwd_iat_max: 3000,
-      fwd_iat_min: 3000,
-      bwd_iat_total: 0, // one backward packet: no gap
-      bwd_iat_mean: 0,
-      bwd_iat_std: 0,
-      bwd_iat_max: 0,
-      bwd_iat_min: 0,
-      fwd_psh_flags: 0,
-      bwd_psh_flags: 0,
-      fwd_urg_flags: 0,
-      bwd_urg_flags: 0,
+      ...UDP_FLOW_IAT,
+      ...ZERO_TCP_FLAGS,
       fwd_header_length: 16, // 8 + 8
       bwd_header_length: 8,
       fwd_packets_per_s: 2 / 0.003,
@@ -393,14 +344,6 @@ describe('CicAccumulator, UDP', () => {
       packet_length_mean: 170 / 3,
       packet_length_std: Math.sqrt((16100 - 170 ** 2 / 3) / 2), // squares 1600+14400+100
       packet_length_variance: (16100 - 170 ** 2 / 3) / 2,
-      fin_flag_count: 0,
-      syn_flag_count: 0,
-      rst_flag_count: 0,
-      psh_flag_count: 0,
-      ack_flag_count: 0,
-      urg_flag_count: 0,
-      cwr_flag_count: 0,
-      ece_flag_count: 0,
       down_up_ratio: 0.5,
       average_packet_size: 170 / 3,
       avg_fwd_segment_size: 25,
@@ -440,24 +383,8 @@ describe('CicAccumulator, UDP', () => {
       bwd_packet_length_std: 0,
       flow_bytes_per_s: 178 / 0.003,
       flow_packets_per_s: 3 / 0.003,
-      flow_iat_mean: 1500,
-      flow_iat_std: Math.sqrt(500 ** 2 * 2),
-      flow_iat_max: 2000,
-      flow_iat_min: 1000,
-      fwd_iat_total: 3000,
-      fwd_iat_mean: 3000,
-      fwd_iat_std: 0,
-      fwd_iat_max: 3000,
-      fwd_iat_min: 3000,
-      bwd_iat_total: 0,
-      bwd_iat_mean: 0,
-      bwd_iat_std: 0,
-      bwd_iat_max: 0,
-      bwd_iat_min: 0,
-      fwd_psh_flags: 0,
-      bwd_psh_flags: 0,
-      fwd_urg_flags: 0,
-      bwd_urg_flags: 0,
+      ...UDP_FLOW_IAT,
+      ...ZERO_TCP_FLAGS,
       fwd_header_length: 16,
       bwd_header_length: 8,
       fwd_packets_per_s: 2 / 0.003,
@@ -468,14 +395,6 @@ describe('CicAccumulator, UDP', () => {
       packet_length_mean: 218 / 4,
       packet_length_std: Math.sqrt((17924 - 218 ** 2 / 4) / 3),
       packet_length_variance: (17924 - 218 ** 2 / 4) / 3,
-      fin_flag_count: 0,
-      syn_flag_count: 0,
-      rst_flag_count: 0,
-      psh_flag_count: 0,
-      ack_flag_count: 0,
-      urg_flag_count: 0,
-      cwr_flag_count: 0,
-      ece_flag_count: 0,
       down_up_ratio: 0, // 1 / 2 in integer division
       average_packet_size: 218 / 3,
       avg_fwd_segment_size: 29,

@@ -687,8 +687,11 @@ export class CicAccumulator {
     else this.valuesCorrected(slot, out);
   }
 
-  /** The columns both modes compute alike (0..12, 15..28, 33..36, 52..54, 65, 68). */
-  private common(slot: number, out: Float64Array): void {
+  /**
+   * The columns both modes compute alike (0..12, 15..28, 33..38, 52..54, 65, 67, 68). Returns the
+   * length sum and M2 over all packets, which the modes turn into columns 39..41 differently.
+   */
+  private common(slot: number, out: Float64Array): { sum: number; m2: number } {
     const s = this.bytesPerFlow;
     const d = (slot * s) >> 3;
     const w = (slot * s) >> 2;
@@ -758,15 +761,21 @@ export class CicAccumulator {
     const dur = last - first;
     out[35] = dur > 0 ? nf / (dur / 1e6) : 0;
     out[36] = dur > 0 ? nb / (dur / 1e6) : 0;
+    const minB = nb > 0 ? u16[h + H_LEN_MIN_B]! : U16_MAX;
+    const maxB = nb > 0 ? u16[h + H_LEN_MAX_B]! : 0;
+    out[37] = Math.min(u16[h + H_LEN_MIN_F]!, minB);
+    out[38] = Math.max(u16[h + H_LEN_MAX_F]!, maxB);
     out[52] = sumF / nf;
     out[53] = nb > 0 ? sumB / nb : 0;
     out[54] = hdrF;
     out[65] = this.i32[w + I_WIN_F]!;
+    out[67] = u32[w + U_ACT_DATA]!;
     out[68] = u16[h + H_MIN_SEG]!;
+    return combine(nf, sumF, f64[d + F_M2_F]!, nb, sumB, f64[d + F_M2_B]!);
   }
 
   private valuesCic(slot: number, out: Float64Array): void {
-    this.common(slot, out);
+    const all = this.common(slot, out);
     const s = this.bytesPerFlow;
     const d = (slot * s) >> 3;
     const w = (slot * s) >> 2;
@@ -791,13 +800,8 @@ export class CicAccumulator {
     out[32] = 0;
     // The all-packet length statistics hold the first packet twice (n + 1 samples).
     const x1 = u16[h + C_H_FIRST_LEN]!;
-    const all = combine(nf, sumF, f64[d + F_M2_F]!, nb, sumB, f64[d + F_M2_B]!);
     const mean = all.sum / n;
     const m2 = all.m2 + (x1 - mean) * (x1 - (all.sum + x1) / (n + 1));
-    const minB = nb > 0 ? u16[h + H_LEN_MIN_B]! : U16_MAX;
-    const maxB = nb > 0 ? u16[h + H_LEN_MAX_B]! : 0;
-    out[37] = Math.min(u16[h + H_LEN_MIN_F]!, minB);
-    out[38] = Math.max(u16[h + H_LEN_MAX_F]!, maxB);
     out[39] = (all.sum + x1) / (n + 1);
     out[40] = Math.sqrt(m2 / n);
     out[41] = m2 / n;
@@ -819,7 +823,6 @@ export class CicAccumulator {
     out[63] = nb;
     out[64] = sumB;
     out[66] = this.i32[w + I_WIN_B]!;
-    out[67] = u32[w + U_ACT_DATA]!;
     const actN = u32[w + C_U_ACT_N]!;
     if (actN > 0) {
       out[69] = f64[d + C_F_ACT_SUM]! / actN;
@@ -833,14 +836,12 @@ export class CicAccumulator {
   }
 
   private valuesCorrected(slot: number, out: Float64Array): void {
-    this.common(slot, out);
+    const all = this.common(slot, out);
     const s = this.bytesPerFlow;
     const d = (slot * s) >> 3;
     const w = (slot * s) >> 2;
-    const h = (slot * s) >> 1;
     const f64 = this.f64;
     const u32 = this.u32;
-    const u16 = this.u16;
     const nf = u32[w + U_FWD_N]!;
     const nb = u32[w + U_BWD_N]!;
     const n = nf + nb;
@@ -856,11 +857,6 @@ export class CicAccumulator {
     out[30] = u32[fl + 3]! - fwdPsh;
     out[31] = fwdUrg;
     out[32] = u32[fl + 5]! - fwdUrg;
-    const all = combine(nf, sumF, f64[d + F_M2_F]!, nb, sumB, f64[d + F_M2_B]!);
-    const minB = nb > 0 ? u16[h + H_LEN_MIN_B]! : U16_MAX;
-    const maxB = nb > 0 ? u16[h + H_LEN_MAX_B]! : 0;
-    out[37] = Math.min(u16[h + H_LEN_MIN_F]!, minB);
-    out[38] = Math.max(u16[h + H_LEN_MAX_F]!, maxB);
     out[39] = all.sum / n;
     const v = n > 1 ? all.m2 / (n - 1) : 0;
     out[40] = Math.sqrt(v);
@@ -886,7 +882,6 @@ export class CicAccumulator {
     const winB = this.i32[w + I_WIN_B]!;
     out[65] = winF < 0 ? Number.NaN : winF;
     out[66] = winB < 0 ? Number.NaN : winB;
-    out[67] = u32[w + U_ACT_DATA]!;
     // Active periods: the closed ones plus the one still open at the last packet.
     const idleN = u32[w + U_IDLE_N]!;
     const first = f64[d + F_FIRST]!;

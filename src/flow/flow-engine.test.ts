@@ -7,17 +7,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeHex } from '../../test/helpers/frames.ts';
 import {
-  LAYER_ETHERNET,
-  LAYER_GRE,
-  LAYER_ICMP,
-  LAYER_ICMPV6,
-  LAYER_IPV4,
-  LAYER_IPV6,
-  LAYER_TCP,
-  LAYER_UDP,
-  layerBit,
-} from '../core/layers.ts';
-import { PacketContext } from '../core/packet.ts';
+  ACK,
+  type Address,
+  type Endpoint,
+  FIN,
+  grePacket,
+  icmpPacket,
+  ip4,
+  ip6,
+  PSH,
+  RST,
+  SYN,
+  tcpPacket,
+  udpPacket,
+} from '../../test/helpers/packets.ts';
+import { LAYER_UDP, layerBit } from '../core/layers.ts';
+import type { PacketContext } from '../core/packet.ts';
 import { CIC_FEATURES, type CicMode } from './cic-features.ts';
 import { communityId } from './community-id.ts';
 import { DEFAULT_PRESET, FLOW_PRESETS, FlowEngine, type FlowEngineOptions, protocolName } from './flow-engine.ts';
@@ -31,13 +36,7 @@ const ms = (n: number): number => n * 1000;
 /** A realistic epoch (2024-05-06 07:08:09 UTC) in µs, so nothing can rely on small timestamps. */
 const T0 = Date.UTC(2024, 4, 6, 7, 8, 9) * 1000;
 
-// ---- addresses and endpoints ----
-
-type Address = number | readonly number[];
-type Endpoint = readonly [address: Address, port: number];
-
-const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-const ip6 = (last: number): number[] => [0x20010db8, 0, 0, last];
+// ---- endpoints ----
 
 /** The client has the larger address, so the initiator is endpoint B of the normalised key. */
 const CLIENT: Endpoint = [ip4(10, 0, 0, 2), 40000];
@@ -50,93 +49,29 @@ let clockPort = 1000;
 const CLOCK_SRC = ip4(192, 168, 99, 1);
 const CLOCK_DST = ip4(192, 168, 99, 2);
 
-// TCP flags.
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
+// ---- packets (test/helpers/packets.ts) stamped `at` µs after T0 ----
 
-// ---- packet builders: a PacketContext as the decoders leave it (Ethernet, then IPv4 or IPv6) ----
-
-function setTime(p: PacketContext, at: number): void {
+function setTime(p: PacketContext, at: number): PacketContext {
   const ts = T0 + at;
   p.tsSec = Math.floor(ts / S);
   p.tsNanos = (ts % S) * 1000;
-}
-
-/** IP part of a packet from `from` to `to` at `at` µs after T0. */
-function ipPacket(at: number, from: Address, to: Address, protocol: number): PacketContext {
-  const p = new PacketContext();
-  const v6 = typeof from !== 'number';
-  p.layers = layerBit(LAYER_ETHERNET) | layerBit(v6 ? LAYER_IPV6 : LAYER_IPV4);
-  p.ethOff = 0;
-  p.ipOff = 14;
-  p.ipVersion = v6 ? 6 : 4;
-  p.ipHeaderLength = v6 ? 40 : 20;
-  if (typeof from === 'number') {
-    p.src4 = from;
-    p.dst4 = to as number;
-  } else {
-    p.src6.set(from);
-    p.dst6.set(to as readonly number[]);
-  }
-  p.protocol = protocol;
-  setTime(p, at);
-  return p;
-}
-
-/** Transport header and payload sizes; frames under 60 bytes are padded to 60 (Ethernet minimum). */
-function sizes(p: PacketContext, l4Header: number, payload: number): PacketContext {
-  const before = 14 + p.ipHeaderLength + l4Header;
-  if (p.ipVersion === 4) p.ipTotalLength = before - 14 + payload;
-  else p.ipv6PayloadLength = l4Header + payload;
-  p.payloadOff = before;
-  p.payloadLen = payload;
-  p.capturedLength = p.frameLength = Math.max(60, before + payload);
   return p;
 }
 
 /** TCP segment (20-byte header): 60 bytes on the wire without payload, 54 + payload with. */
-function tcp(at: number, from: Endpoint, to: Endpoint, flags: number, payload = 0): PacketContext {
-  const p = ipPacket(at, from[0], to[0], 6);
-  p.layers |= layerBit(LAYER_TCP);
-  p.srcPort = from[1];
-  p.dstPort = to[1];
-  p.tcpFlags = flags;
-  p.tcpDataOffset = 5;
-  p.tcpWindow = 1000;
-  return sizes(p, 20, payload);
-}
+const tcp = (at: number, from: Endpoint, to: Endpoint, flags: number, payload = 0): PacketContext =>
+  setTime(tcpPacket({ from, to, flags, payload }), at);
 
 /** UDP datagram: 42 + payload bytes over IPv4 (62 for the default 20), 62 + payload over IPv6. */
-function udp(at: number, from: Endpoint, to: Endpoint, payload = 20): PacketContext {
-  const p = ipPacket(at, from[0], to[0], 17);
-  p.layers |= layerBit(LAYER_UDP);
-  p.srcPort = from[1];
-  p.dstPort = to[1];
-  p.udpLength = 8 + payload;
-  return sizes(p, 8, payload);
-}
+const udp = (at: number, from: Endpoint, to: Endpoint, payload = 20): PacketContext =>
+  setTime(udpPacket({ from, to, payload }), at);
 
 /** ICMP (ICMPv6 for IPv6 addresses) message; 98 bytes over IPv4 with the default 56-byte payload. */
-function icmp(at: number, from: Address, to: Address, type: number, code: number, echoId = -1): PacketContext {
-  const v6 = typeof from !== 'number';
-  const p = ipPacket(at, from, to, v6 ? 58 : 1);
-  p.layers |= layerBit(v6 ? LAYER_ICMPV6 : LAYER_ICMP);
-  p.icmpType = type;
-  p.icmpCode = code;
-  p.icmpEchoId = echoId;
-  p.icmpEchoSeq = echoId >= 0 ? 1 : -1;
-  return sizes(p, 8, 56);
-}
+const icmp = (at: number, from: Address, to: Address, type: number, code: number, echoId = -1): PacketContext =>
+  setTime(icmpPacket(from, to, { type, code, echoId }), at);
 
 /** GRE packet (protocol 47, no ports): 60 bytes. */
-function gre(at: number, from: Address, to: Address): PacketContext {
-  const p = ipPacket(at, from, to, 47);
-  p.layers |= layerBit(LAYER_GRE);
-  return sizes(p, 4, 0);
-}
+const gre = (at: number, from: Address, to: Address): PacketContext => setTime(grePacket(from, to), at);
 
 /** A UDP packet between two hosts no test flow uses, each on a fresh port: it only moves the clock. */
 function clock(at: number): PacketContext {
@@ -145,9 +80,7 @@ function clock(at: number): PacketContext {
 
 /** A real frame decoded through the dispatcher, stamped `at` µs after T0. */
 function decoded(hex: string, at: number): PacketContext {
-  const p = decodeHex(hex);
-  setTime(p, at);
-  return p;
+  return setTime(decodeHex(hex), at);
 }
 
 // ---- real frames (hex from the corpus captures named; summaries as tcpdump -nn shows them) ----
@@ -222,6 +155,11 @@ interface Brief {
   last: number;
   end: FlowEndReason;
   partial: boolean;
+}
+
+/** The expected brief of a flow from CLIENT to SERVER; not partial unless said. */
+function clientFlow(b: Omit<Brief, 'src' | 'dst' | 'partial'> & { partial?: boolean }): Brief {
+  return { src: C, dst: SV, partial: false, ...b };
 }
 
 function brief(r: FlowRecord): Brief {
@@ -415,17 +353,7 @@ describe('FlowEngine: FIN, RST and linger', () => {
     tcp(ms(1100), SERVER, CLIENT, FIN | ACK),
     tcp(ms(1200), CLIENT, SERVER, ACK),
   ];
-  const finRecord: Brief = {
-    id: 1,
-    src: C,
-    dst: SV,
-    fwd: [4, 240],
-    bwd: [2, 120],
-    first: 0,
-    last: ms(1200),
-    end: 'fin',
-    partial: false,
-  };
+  const finRecord = clientFlow({ id: 1, fwd: [4, 240], bwd: [2, 120], first: 0, last: ms(1200), end: 'fin' });
 
   it('keeps the final ACK in the flow during linger and ends it "fin" at the first sweep after', () => {
     const { engine, out, feed } = harness(); // nfstream: linger 1 s
@@ -467,30 +395,13 @@ describe('FlowEngine: FIN, RST and linger', () => {
     assert.equal(out.length, 0);
     feed(tcp(ms(1900) + 1, CLIENT, SERVER, ACK)); // no sweep due until 2.4 s; 0.5 s + 1 µs later
     assert.deepEqual(out.map(brief), [
-      {
-        id: 1,
-        src: C,
-        dst: SV,
-        fwd: [4, 240],
-        bwd: [3, 180],
-        first: 0,
-        last: ms(1400),
-        end: 'fin',
-        partial: false,
-      },
+      clientFlow({ id: 1, fwd: [4, 240], bwd: [3, 180], first: 0, last: ms(1400), end: 'fin' }),
     ]);
     engine.flushAll();
-    assert.deepEqual(brief(out[1]!), {
-      id: 2,
-      src: C,
-      dst: SV,
-      fwd: [1, 60],
-      bwd: [0, 0],
-      first: ms(1900) + 1,
-      last: ms(1900) + 1,
-      end: 'end',
-      partial: false,
-    });
+    assert.deepEqual(
+      brief(out[1]!),
+      clientFlow({ id: 2, fwd: [1, 60], bwd: [0, 0], first: ms(1900) + 1, last: ms(1900) + 1, end: 'end' }),
+    );
   });
 
   it('a new SYN on a closed flow starts a new flow at once', () => {
@@ -506,21 +417,14 @@ describe('FlowEngine: FIN, RST and linger', () => {
     assert.equal(out.length, 0);
     feed(tcp(ms(60), CLIENT, SERVER, SYN)); // the same ports reused, well within linger
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [4, 240], bwd: [2, 120], first: 0, last: ms(50), end: 'fin', partial: false },
+      clientFlow({ id: 1, fwd: [4, 240], bwd: [2, 120], first: 0, last: ms(50), end: 'fin' }),
     ]);
     feed(tcp(ms(70), SERVER, CLIENT, SYN | ACK));
     engine.flushAll();
-    assert.deepEqual(brief(out[1]!), {
-      id: 2,
-      src: C,
-      dst: SV,
-      fwd: [1, 60],
-      bwd: [1, 60],
-      first: ms(60),
-      last: ms(70),
-      end: 'end',
-      partial: false,
-    });
+    assert.deepEqual(
+      brief(out[1]!),
+      clientFlow({ id: 2, fwd: [1, 60], bwd: [1, 60], first: ms(60), last: ms(70), end: 'end' }),
+    );
     assert.equal(engine.stats.flows_total, 2);
   });
 
@@ -531,17 +435,10 @@ describe('FlowEngine: FIN, RST and linger', () => {
     feed(tcp(11 * S, SERVER, CLIENT, PSH | ACK, 10), tcp(11 * S + 1, CLIENT, SERVER, SYN));
     assert.equal(out.length, 0, 'neither the linger nor a new SYN ends a half-closed flow');
     engine.flushAll();
-    assert.deepEqual(brief(out[0]!), {
-      id: 1,
-      src: C,
-      dst: SV,
-      fwd: [3, 180],
-      bwd: [2, 124],
-      first: 0,
-      last: 11 * S + 1,
-      end: 'end',
-      partial: false,
-    });
+    assert.deepEqual(
+      brief(out[0]!),
+      clientFlow({ id: 1, fwd: [3, 180], bwd: [2, 124], first: 0, last: 11 * S + 1, end: 'end' }),
+    );
   });
 
   it('RST ends the flow "rst" after the linger', () => {
@@ -552,7 +449,7 @@ describe('FlowEngine: FIN, RST and linger', () => {
     assert.equal(out.length, 0);
     engine.sweep(T0 + ms(1500) + 1);
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [2, 120], bwd: [1, 60], first: 0, last: ms(500), end: 'rst', partial: false },
+      clientFlow({ id: 1, fwd: [2, 120], bwd: [1, 60], first: 0, last: ms(500), end: 'rst' }),
     ]);
     assert.equal(out[0]!.fwd_tcp_flags, SYN | ACK);
     assert.equal(out[0]!.bwd_tcp_flags, RST | ACK);
@@ -563,8 +460,8 @@ describe('FlowEngine: FIN, RST and linger', () => {
     feed(tcp(0, CLIENT, SERVER, RST), tcp(ms(5), CLIENT, SERVER, SYN));
     engine.flushAll();
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [1, 60], bwd: [0, 0], first: 0, last: 0, end: 'rst', partial: false },
-      { id: 2, src: C, dst: SV, fwd: [1, 60], bwd: [0, 0], first: ms(5), last: ms(5), end: 'end', partial: false },
+      clientFlow({ id: 1, fwd: [1, 60], bwd: [0, 0], first: 0, last: 0, end: 'rst' }),
+      clientFlow({ id: 2, fwd: [1, 60], bwd: [0, 0], first: ms(5), last: ms(5), end: 'end' }),
     ]);
   });
 });
@@ -636,17 +533,10 @@ describe('FlowEngine: idle timeout per protocol, on packet time', () => {
     assert.equal(engine.stats.flows_total, before + 1, 'the old UDP flow is gone: a new one starts');
     engine.flushAll();
     const renewed = out.find((r) => r.flow_id === before + 1)!;
-    assert.deepEqual(brief(renewed), {
-      id: before + 1,
-      src: C,
-      dst: SV,
-      fwd: [1, 62],
-      bwd: [0, 0],
-      first: 12 * S,
-      last: 12 * S,
-      end: 'end',
-      partial: false,
-    });
+    assert.deepEqual(
+      brief(renewed),
+      clientFlow({ id: before + 1, fwd: [1, 62], bwd: [0, 0], first: 12 * S, last: 12 * S, end: 'end' }),
+    );
   });
 
   it('an idle timeout of 0 never ends a flow (zeek preset: no active timeout either)', () => {
@@ -654,17 +544,10 @@ describe('FlowEngine: idle timeout per protocol, on packet time', () => {
     for (let i = 0; i <= 20; i++) feed(udp(i * 1000 * S, CLIENT, SERVER));
     assert.equal(out.length, 0);
     engine.flushAll();
-    assert.deepEqual(brief(out[0]!), {
-      id: 1,
-      src: C,
-      dst: SV,
-      fwd: [21, 21 * 62],
-      bwd: [0, 0],
-      first: 0,
-      last: 20_000 * S,
-      end: 'end',
-      partial: false,
-    });
+    assert.deepEqual(
+      brief(out[0]!),
+      clientFlow({ id: 1, fwd: [21, 21 * 62], bwd: [0, 0], first: 0, last: 20_000 * S, end: 'end' }),
+    );
   });
 });
 
@@ -680,19 +563,9 @@ describe('FlowEngine: active timeout', () => {
     assert.equal(out.length, 2);
     engine.flushAll();
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [3, 186], bwd: [1, 62], first: 0, last: 3 * S, end: 'active', partial: false },
-      {
-        id: 2,
-        src: C,
-        dst: SV,
-        fwd: [1, 62],
-        bwd: [1, 62],
-        first: ms(3500),
-        last: 4 * S,
-        end: 'active',
-        partial: false,
-      },
-      { id: 3, src: C, dst: SV, fwd: [1, 62], bwd: [0, 0], first: 7 * S, last: 7 * S, end: 'end', partial: false },
+      clientFlow({ id: 1, fwd: [3, 186], bwd: [1, 62], first: 0, last: 3 * S, end: 'active' }),
+      clientFlow({ id: 2, fwd: [1, 62], bwd: [1, 62], first: ms(3500), last: 4 * S, end: 'active' }),
+      clientFlow({ id: 3, fwd: [1, 62], bwd: [0, 0], first: 7 * S, last: 7 * S, end: 'end' }),
     ]);
   });
 });
@@ -709,7 +582,7 @@ describe('FlowEngine: cic preset (a flow ends at its first FIN)', () => {
         tcp(ms(30), CLIENT, SERVER, FIN | ACK),
       );
       assert.deepEqual(out.map(brief), [
-        { id: 1, src: C, dst: SV, fwd: [3, 180], bwd: [1, 60], first: 0, last: ms(30), end: 'fin', partial: false },
+        clientFlow({ id: 1, fwd: [3, 180], bwd: [1, 60], first: 0, last: ms(30), end: 'fin' }),
       ]);
       assert.equal(out[0]!.fwd_tcp_flags, SYN | ACK | FIN);
       assert.equal(engine.stats.flows_live, 0);
@@ -738,7 +611,7 @@ describe('FlowEngine: cic preset (a flow ends at its first FIN)', () => {
     const { out, feed } = harness({ preset: 'cic' });
     feed(tcp(0, CLIENT, SERVER, FIN | ACK), tcp(ms(5), SERVER, CLIENT, FIN | ACK));
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [1, 60], bwd: [1, 60], first: 0, last: ms(5), end: 'fin', partial: false },
+      clientFlow({ id: 1, fwd: [1, 60], bwd: [1, 60], first: 0, last: ms(5), end: 'fin' }),
     ]);
   });
 
@@ -750,7 +623,7 @@ describe('FlowEngine: cic preset (a flow ends at its first FIN)', () => {
     assert.equal(out.length, 0);
     engine.flushAll();
     assert.deepEqual(out.map(brief), [
-      { id: 1, src: C, dst: SV, fwd: [3, 180], bwd: [1, 60], first: 0, last: 61 * S, end: 'end', partial: false },
+      clientFlow({ id: 1, fwd: [3, 180], bwd: [1, 60], first: 0, last: 61 * S, end: 'end' }),
     ]);
   });
 
@@ -758,17 +631,7 @@ describe('FlowEngine: cic preset (a flow ends at its first FIN)', () => {
     const { out, feed } = harness({ preset: 'cic' });
     for (let t = 0; t <= 130; t += 10) feed(udp(t * S, CLIENT, SERVER));
     assert.deepEqual(out.map(brief), [
-      {
-        id: 1,
-        src: C,
-        dst: SV,
-        fwd: [13, 13 * 62],
-        bwd: [0, 0],
-        first: 0,
-        last: 120 * S,
-        end: 'active',
-        partial: false,
-      },
+      clientFlow({ id: 1, fwd: [13, 13 * 62], bwd: [0, 0], first: 0, last: 120 * S, end: 'active' }),
     ]);
   });
 });
@@ -779,17 +642,15 @@ describe('FlowEngine: partial updates', () => {
     feed(udp(0, CLIENT, SERVER), udp(ms(500), CLIENT, SERVER), udp(ms(1500), CLIENT, SERVER));
     assert.equal(out.length, 0, 'the sweep at 1.5 s is only 1.5 s after the flow began');
     feed(udp(ms(2500), CLIENT, SERVER)); // the sweep at 2.5 s publishes what came before this packet
-    const first: Brief = {
+    const first = clientFlow({
       id: 1,
-      src: C,
-      dst: SV,
       fwd: [3, 186],
       bwd: [0, 0],
       first: 0,
       last: ms(1500),
       end: 'update',
       partial: true,
-    };
+    });
     assert.deepEqual(out.map(brief), [first]);
     feed(udp(3 * S, SERVER, CLIENT));
     feed(clock(4 * S)); // 1.5 s after the last update: none
@@ -1194,7 +1055,7 @@ describe('FlowEngine: timestamps out of order', () => {
       feed(udp(ms(450), SERVER, CLIENT));
       engine.flushAll();
       assert.deepEqual(out.map(brief), [
-        { id: 1, src: C, dst: SV, fwd: [3, 186], bwd: [2, 124], first: 0, last: ms(500), end: 'end', partial: false },
+        clientFlow({ id: 1, fwd: [3, 186], bwd: [2, 124], first: 0, last: ms(500), end: 'end' }),
       ]);
       assert.equal(out[0]!.duration_us, ms(500));
     });

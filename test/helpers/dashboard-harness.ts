@@ -5,10 +5,11 @@
  * logic can be tested without a store.
  */
 import type { DashboardReadModel } from '../../src/dashboard/server.ts';
-import type { FlowRecord, MetricWindow, RunHealth, TopEntry } from '../../src/flow/records.ts';
-import type { StoreSummary } from '../../src/query/read-model.ts';
+import type { MetricWindow, RunHealth, TopEntry } from '../../src/flow/records.ts';
+import type { FlowRow, StoreSummary } from '../../src/query/read-model.ts';
 
-export type FlowRow = Omit<FlowRecord, 'features'>;
+/** The options argument of the real read model's method `K`: the fake takes the same. */
+type Options<K extends 'metrics' | 'flows' | 'top' | 'anomalies'> = NonNullable<Parameters<DashboardReadModel[K]>[0]>;
 
 /** Start of the fake data: 2025-01-01T00:00:00Z in µs. */
 export const T0_US = 1_735_689_600_000_000;
@@ -146,7 +147,7 @@ export class FakeReadModel implements DashboardReadModel {
     };
   }
 
-  async metrics(o: { window_s: number; since_us?: number; limit?: number }) {
+  async metrics(o: Options<'metrics'>) {
     this.count('metrics', o);
     return this.windows
       .filter((w) => w.window_s === o.window_s && (o.since_us === undefined || w.start_us >= o.since_us))
@@ -154,14 +155,7 @@ export class FakeReadModel implements DashboardReadModel {
       .slice(0, o.limit ?? 1000);
   }
 
-  async flows(o: {
-    limit?: number;
-    offset?: number;
-    protocol?: string;
-    ip?: string;
-    port?: number;
-    since_us?: number;
-  }) {
+  async flows(o: Options<'flows'>) {
     this.count('flows', o);
     const rows = this.flowRows
       .filter(
@@ -176,7 +170,7 @@ export class FakeReadModel implements DashboardReadModel {
     return rows.slice(offset, offset + (o.limit ?? 100));
   }
 
-  async top(o: { kind: 'talkers' | 'ports' | 'conversations'; window_s: number; since_us?: number; n?: number }) {
+  async top(o: Options<'top'>) {
     this.count('top', o);
     const field = o.kind === 'talkers' ? 'top_talkers' : o.kind === 'ports' ? 'top_ports' : 'top_conversations';
     const merged = new Map<string, TopEntry>();
@@ -194,7 +188,7 @@ export class FakeReadModel implements DashboardReadModel {
       .slice(0, o.n ?? 10);
   }
 
-  async anomalies(o: { limit?: number }) {
+  async anomalies(o: Options<'anomalies'>) {
     this.count('anomalies', o);
     return [...this.anomalyRows].sort((a, b) => b.count - a.count).slice(0, o.limit ?? 100);
   }

@@ -1,10 +1,13 @@
 /**
  * Records for store tests, built from a seed so every stored value is known: flows (IPv4 and
- * IPv6, with and without features, partial updates), metric windows and anomalies.
+ * IPv6, with and without features, partial updates), metric windows and anomalies. Also a child
+ * process that holds a store open, as a running `pcapstream run` does.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CIC_FEATURE_COUNT } from '../../src/flow/cic-features.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../../src/flow/records.ts';
 import { rng } from './random.ts';
@@ -92,4 +95,32 @@ export function metricWindow(i: number, windowS = 1): MetricWindow {
 
 export function anomaly(frame: number, code: string): AnomalyRecord {
   return { frame_number: frame, ts_us: T0 + frame, code, src_ip: '10.0.0.1', dest_ip: '10.0.0.2', protocol: 6 };
+}
+
+/**
+ * A child process holding the store at `file` open for writing until killed, as a running
+ * `pcapstream run` does; resolves once the store is open.
+ * @example
+ * const holder = await holdStore(path); try { ... } finally { holder.kill(); }
+ */
+export async function holdStore(file: string): Promise<ChildProcess> {
+  const mod = pathToFileURL(fileURLToPath(new URL('../../src/sinks/db/duckdb-store.ts', import.meta.url))).href;
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { openDuckDBStore } = await import(${JSON.stringify(mod)});\n` +
+        `await openDuckDBStore({ path: ${JSON.stringify(file)} });\n` +
+        "process.stdout.write('ready\\n');\nsetInterval(() => {}, 1000);",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+  });
+  return child;
 }

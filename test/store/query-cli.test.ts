@@ -3,15 +3,15 @@
  * each output format, row limits, refusals and the one-line errors with their exit codes.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { formatCsv, formatJsonLines, formatTable } from '../../src/cli/commands/query.ts';
 import { EXIT_OUTPUT, EXIT_USAGE } from '../../src/cli/exit-codes.ts';
 import { openDuckDBStore } from '../../src/sinks/db/duckdb-store.ts';
-import { flowRecord, metricWindow, tempStore } from '../helpers/store-records.ts';
+import { flowRecord, holdStore, metricWindow, tempStore } from '../helpers/store-records.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pcapstream.js', import.meta.url));
 const { dir, path: db } = tempStore();
@@ -174,26 +174,3 @@ describe('query output formats', () => {
     assert.equal(formatJsonLines(['a', 'a', 'a_2'], [[1, 2, 3]]), '{"a":1,"a_2":2,"a_2_2":3}\n');
   });
 });
-
-/** A child process holding the store open for writing, as a running `pcapstream run` does. */
-async function holdStore(file: string): Promise<ChildProcess> {
-  const mod = pathToFileURL(fileURLToPath(new URL('../../src/sinks/db/duckdb-store.ts', import.meta.url))).href;
-  const child = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `const { openDuckDBStore } = await import(${JSON.stringify(mod)});\n` +
-        `await openDuckDBStore({ path: ${JSON.stringify(file)} });\n` +
-        "process.stdout.write('ready\\n');\nsetInterval(() => {}, 1000);",
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-  });
-  return child;
-}

@@ -4,12 +4,10 @@
  * Stored values are read back with a separate read-only DuckDB instance, not the read model.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { anomaly, flowRecord, metricWindow, T0, tempStore } from '../../../test/helpers/store-records.ts';
+import { anomaly, flowRecord, holdStore, metricWindow, T0, tempStore } from '../../../test/helpers/store-records.ts';
 import { isPipelineError } from '../../core/errors.ts';
 import {
   LAYER_ARP,
@@ -45,6 +43,18 @@ async function readRows(path: string, sql: string): Promise<Record<string, unkno
     const rows = r.getRowObjectsJS();
     conn.closeSync();
     return rows as Record<string, unknown>[];
+  } finally {
+    inst.closeSync();
+  }
+}
+
+/** Run `sql` on the database at `path` through an instance of its own, as another tool would. */
+async function runSql(path: string, sql: string): Promise<void> {
+  const inst = await DuckDBInstance.create(path);
+  try {
+    const conn = await inst.connect();
+    await conn.run(sql);
+    conn.closeSync();
   } finally {
     inst.closeSync();
   }
@@ -286,32 +296,20 @@ describe('DuckDBStore', () => {
   it('refuses a store of another schema version, naming both versions', async () => {
     const path = temp();
     await (await openDuckDBStore({ path })).close();
-    const inst = await DuckDBInstance.create(path);
-    const conn = await inst.connect();
-    await conn.run('UPDATE meta SET schema_version = 99');
-    conn.closeSync();
-    inst.closeSync();
+    await runSql(path, 'UPDATE meta SET schema_version = 99');
     await assert.rejects(openDuckDBStore({ path }), rejectsWith('PCS_STORE_OPEN', /schema version 99.*version 1/));
   });
 
   it('refuses a store whose columns differ from its version', async () => {
     const path = temp();
     await (await openDuckDBStore({ path })).close();
-    const inst = await DuckDBInstance.create(path);
-    const conn = await inst.connect();
-    await conn.run('ALTER TABLE flows RENAME COLUMN idle_min TO idle_minimum');
-    conn.closeSync();
-    inst.closeSync();
+    await runSql(path, 'ALTER TABLE flows RENAME COLUMN idle_min TO idle_minimum');
     await assert.rejects(openDuckDBStore({ path }), rejectsWith('PCS_STORE_OPEN', /flows table differs.*idle_min/));
   });
 
   it('refuses DuckDB files that are not stores and files that are not DuckDB', async () => {
     const other = temp();
-    const inst = await DuckDBInstance.create(other);
-    const conn = await inst.connect();
-    await conn.run('CREATE TABLE t (a INTEGER)');
-    conn.closeSync();
-    inst.closeSync();
+    await runSql(other, 'CREATE TABLE t (a INTEGER)');
     await assert.rejects(openDuckDBStore({ path: other }), rejectsWith('PCS_STORE_OPEN', /not a pcapstream store/));
     const text = temp();
     fs.writeFileSync(text, 'hello, not a database\n'.repeat(1000));
@@ -443,26 +441,3 @@ describe('DuckDBStore', () => {
     await store.close();
   });
 });
-
-/** A child process that opens the store and holds it until killed. */
-async function holdStore(path: string): Promise<ChildProcess> {
-  const mod = pathToFileURL(new URL('./duckdb-store.ts', import.meta.url).pathname).href;
-  const child = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `const { openDuckDBStore } = await import(${JSON.stringify(mod)});\n` +
-        `await openDuckDBStore({ path: ${JSON.stringify(path)} });\n` +
-        "process.stdout.write('ready\\n');\nsetInterval(() => {}, 1000);",
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-  });
-  return child;
-}

@@ -53,6 +53,7 @@ import { formatIPv6 } from '../../decode/format.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../../flow/records.ts';
 import { ReadModel } from '../../query/read-model.ts';
+import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import {
   ANOMALIES_TABLE,
   COUNTER_MAP_TYPE,
@@ -188,6 +189,14 @@ class StagedTable {
   /** Rows added and not yet taken by a write. */
   queued(): number {
     return this.full.length * CAP + this.cur.n;
+  }
+
+  /** The batch to add one row to: the current one, or a new one when it is full (birth time set when empty). */
+  room(): Batch {
+    let b = this.cur;
+    if (b.n === CAP) b = this.rotate();
+    if (b.n === 0) b.bornMs = performance.now();
+    return b;
   }
 
   /** The current batch is full: queue it and start another. */
@@ -358,28 +367,21 @@ function json(name: string, type: string): string {
   return `TRY_CAST(TRY_CAST(s.${quote(name)} AS JSON) AS ${type})`;
 }
 
-/** Staged numbers of a flow, in batch column order (addFlow writes them by these offsets). */
-const FLOW_NUMS = [
-  'flow_id',
-  'first_seen_us',
-  'last_seen_us',
-  'duration_us',
-  'ip_version',
-  'protocol',
-  'src_port',
-  'dest_port',
-  'vlan_id',
-  'fwd_packets',
-  'bwd_packets',
-  'fwd_bytes',
-  'bwd_bytes',
-  'fwd_payload_bytes',
-  'bwd_payload_bytes',
-  'fwd_tcp_flags',
-  'bwd_tcp_flags',
-  'partial',
-] as const;
-const FLOW_TEXTS = ['community_id', 'protocol_name', 'src_ip', 'dest_ip', 'tunnel_type', 'end_reason'] as const;
+type FlowScalar = (typeof FLOW_SCALAR_COLUMNS)[number];
+/** The scalar columns whose FlowRecord field is a string. */
+type FlowTextColumn = { [K in FlowScalar]: FlowRecord[K] extends string ? K : never }[FlowScalar];
+/** Staged texts of a flow, in batch order (addFlow pushes them in this order). */
+const FLOW_TEXTS = [
+  'community_id',
+  'protocol_name',
+  'src_ip',
+  'dest_ip',
+  'tunnel_type',
+  'end_reason',
+] as const satisfies readonly FlowTextColumn[];
+type FlowNumColumn = Exclude<FlowScalar, (typeof FLOW_TEXTS)[number]>;
+/** Staged numbers of a flow: the other scalars, in output order (addFlow writes them by these offsets). */
+const FLOW_NUMS = FLOW_SCALAR_COLUMNS.filter((c): c is FlowNumColumn => !(FLOW_TEXTS as readonly string[]).includes(c));
 const FEATURE_WIDTH = CIC_FEATURES.length;
 
 function flowLayout(): StageLayout {
@@ -507,7 +509,7 @@ function packetLayout(): StageLayout {
 }
 
 // Offsets of the staged flow numbers (column k starts at k * CAP).
-const fo = (name: (typeof FLOW_NUMS)[number]): number => FLOW_NUMS.indexOf(name) * CAP;
+const fo = (name: FlowNumColumn): number => FLOW_NUMS.indexOf(name) * CAP;
 const F_FLOW_ID = fo('flow_id');
 const F_FIRST = fo('first_seen_us');
 const F_LAST = fo('last_seen_us');
@@ -621,11 +623,8 @@ export class DuckDBStore {
    * const engine = new FlowEngine({ onFlow: (rec) => store.addFlow(rec) });
    */
   addFlow(rec: FlowRecord): void {
-    const t = this.flowsT;
-    let b = t.cur;
-    if (b.n === CAP) b = t.rotate();
+    const b = this.flowsT.room();
     const i = b.n;
-    if (i === 0) b.bornMs = performance.now();
     const v = b.num;
     v[F_FLOW_ID + i] = rec.flow_id;
     v[F_FIRST + i] = rec.first_seen_us;
@@ -669,11 +668,8 @@ export class DuckDBStore {
    * const metrics = new RollingMetrics({ onWindow: (w) => store.addMetrics(w) });
    */
   addMetrics(w: MetricWindow): void {
-    const t = this.metricsT;
-    let b = t.cur;
-    if (b.n === CAP) b = t.rotate();
+    const b = this.metricsT.room();
     const i = b.n;
-    if (i === 0) b.bornMs = performance.now();
     const v = b.num;
     v[i] = w.window_s;
     v[CAP + i] = w.start_us;
@@ -701,11 +697,8 @@ export class DuckDBStore {
    * store.addAnomaly({ frame_number: 7, ts_us: 1.7e15, code: 'ipv4.checksum_invalid', src_ip: '10.0.0.1', dest_ip: '10.0.0.2', protocol: 6 });
    */
   addAnomaly(a: AnomalyRecord): void {
-    const t = this.anomaliesT;
-    let b = t.cur;
-    if (b.n === CAP) b = t.rotate();
+    const b = this.anomaliesT.room();
     const i = b.n;
-    if (i === 0) b.bornMs = performance.now();
     const v = b.num;
     v[i] = a.frame_number;
     v[CAP + i] = a.ts_us;
@@ -718,11 +711,8 @@ export class DuckDBStore {
   }
 
   private packet(p: PacketContext, tsUs: number): void {
-    const t = this.packetsT;
-    let b = t.cur;
-    if (b.n === CAP) b = t.rotate();
+    const b = this.packetsT.room();
     const i = b.n;
-    if (i === 0) b.bornMs = performance.now();
     const v = b.num;
     const layers = p.layers;
     const ipv = (layers & BIT_IP) !== 0 ? p.ipVersion : 0;

@@ -90,6 +90,13 @@ const FLOW_SCALAR_DEFS: Readonly<Record<(typeof FLOW_SCALAR_COLUMNS)[number], [s
 /** The run id column every data table starts with. */
 const RUN_ID = c('run_id', 'INTEGER', 'The run that wrote the row (`runs.run_id`)');
 
+/** Which packet a packet-level row is about, and when it was seen (anomalies and packets tables). */
+const PACKET_ID_COLUMNS: readonly ColumnDef[] = [
+  c('frame_number', 'BIGINT', 'Frame number in the input, from 1'),
+  c('ts_us', 'BIGINT', 'Packet time, µs since the epoch'),
+  c('ts', 'TIMESTAMP', 'ts_us as a TIMESTAMP (UTC)'),
+];
+
 /** Flow table: run id, the scalars of `FlowRecord`, two TIMESTAMP conveniences, then the CIC features. */
 export const FLOWS_TABLE: TableDef = {
   name: 'flows',
@@ -141,9 +148,7 @@ export const ANOMALIES_TABLE: TableDef = {
   doc: 'One row per packet that carried a decoder anomaly (AnomalyRecord).',
   columns: [
     RUN_ID,
-    c('frame_number', 'BIGINT', 'Frame number in the input, from 1'),
-    c('ts_us', 'BIGINT', 'Packet time, µs since the epoch'),
-    c('ts', 'TIMESTAMP', 'ts_us as a TIMESTAMP (UTC)'),
+    ...PACKET_ID_COLUMNS,
     c('code', 'VARCHAR', 'Anomaly code, e.g. `ipv4.checksum_invalid` (docs/fields.md lists them)'),
     c('src_ip', 'VARCHAR', "Source address when decoding got that far, else ''"),
     c('dest_ip', 'VARCHAR', "Destination address when decoding got that far, else ''"),
@@ -157,9 +162,7 @@ export const PACKETS_TABLE: TableDef = {
   doc: 'One row per packet, only when the run was asked to store packets (empty otherwise).',
   columns: [
     RUN_ID,
-    c('frame_number', 'BIGINT', 'Frame number in the input, from 1'),
-    c('ts_us', 'BIGINT', 'Packet time, µs since the epoch'),
-    c('ts', 'TIMESTAMP', 'ts_us as a TIMESTAMP (UTC)'),
+    ...PACKET_ID_COLUMNS,
     c('frame_length', 'INTEGER', 'Frame length on the wire, bytes'),
     c('captured_length', 'INTEGER', 'Bytes captured'),
     c('ip_version', 'UTINYINT', '4, 6, or 0 without IP'),
