@@ -87,7 +87,7 @@ await stage('read+decode+flows+kpis', () => {
     onFlowStart: (ts) => metrics!.flowStarted(ts),
     onFlowEnd: (ts) => metrics!.flowEnded(ts),
   });
-  metrics = new RollingMetrics({ onWindow: () => undefined, describeFlow: (s) => engine.describe(s) });
+  metrics = new RollingMetrics({ onWindow: () => undefined });
   const m = metrics;
   return (f) => {
     decodeFrame(p, f);

@@ -517,7 +517,13 @@ export class FlowEngine {
       : this.cic.fwdPackets(slot) + this.cic.bwdPackets(slot);
   }
 
-  /** "10.0.0.1:5353 <-> 10.0.0.2:53 udp" for a live slot (top conversations). */
+  /**
+   * The flow in a live slot as text, initiator first; a free slot gives `flow slot N`. For logs
+   * and debugging: the KPIs name conversations from their own copy of the tuple, since a slot
+   * may hold another flow by the time a window closes.
+   * @example
+   * engine.describe(engine.packet(p)); // '10.0.0.1:5353 <-> 10.0.0.2:53 udp'
+   */
   describe(slot: number): string {
     if ((this.table.words[slot * STRIDE + W_STATE]! & ST_LIVE) === 0) return `flow slot ${slot}`;
     const r = this.record(slot, 'update', true, false);

@@ -78,12 +78,6 @@ export interface MetricsOptions {
   topTableSize?: number;
   /** Called when a window closes (packet time passed its end) or on flush. */
   onWindow: (w: MetricWindow) => void;
-  /**
-   * Not called: conversations are named from the addresses and ports the metrics keep for
-   * each entry, because a flow slot may hold another flow (or none) by the time a window
-   * closes. Accepted so a caller may pass the engine's namer unchanged.
-   */
-  describeFlow?: (slot: number) => string;
   /** Current loss totals, read at each window close, e.g. { flows_evicted: 3, flows_refused: 0, decode_errors: 1 }. */
   losses?: () => Record<string, number>;
 }
