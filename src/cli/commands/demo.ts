@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PRESET } from '../../flow/flow-engine.ts';
+import { DEFAULT_MAX_LIVE_FLOWS, DEFAULT_PRESET } from '../../flow/flow-engine.ts';
 import { runCommand } from './run.ts';
 import { synthCommand } from './synth.ts';
 
@@ -41,7 +41,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
     topN: '10',
     preset: DEFAULT_PRESET,
     features: 'corrected',
-    maxFlows: '1000000',
+    maxFlows: String(DEFAULT_MAX_LIVE_FLOWS),
     partialEvery: '0',
   });
 }

@@ -19,7 +19,7 @@ import { reportTruncation } from '../report.ts';
 export interface FlowsOptions extends FlowCliOptions {
   format: string;
   label: string;
-  /** Also print partial updates (they are always computed when --partial-every is set). */
+  /** Print the flow counts on stderr at the end. */
   summary: boolean;
 }
 

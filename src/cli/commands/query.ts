@@ -4,7 +4,6 @@
  * (`query/read-model.ts`); this file only formats.
  */
 import { ReadModel } from '../../query/read-model.ts';
-import { DEFAULT_STORE_PATH } from '../../sinks/db/schema.ts';
 import { LineWriter } from '../../sinks/stdout/line-writer.ts';
 
 export type QueryFormat = 'table' | 'csv' | 'json';
@@ -106,7 +105,7 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
  * await queryCommand('SELECT count(*) FROM flows', { db: 'pcapstream.duckdb', format: 'table', maxRows: 10000 });
  */
 export async function queryCommand(sql: string, opts: QueryOptions): Promise<number> {
-  const rm = await ReadModel.open(opts.db ?? DEFAULT_STORE_PATH);
+  const rm = await ReadModel.open(opts.db);
   try {
     const r = await rm.query(sql, { maxRows: opts.maxRows });
     const text =

@@ -16,7 +16,7 @@ import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import { RollingMetrics } from '../../flow/metrics.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
-import { DEFAULT_STORE_PATH, openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
+import { openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
 import { type ReadResult, readCapture } from '../../sources/capture.ts';
 import { EXIT_OK } from '../exit-codes.ts';
@@ -38,8 +38,6 @@ export interface RunOptions extends FlowCliOptions {
   exit: boolean;
   topN: string;
 }
-
-export { DEFAULT_STORE_PATH };
 
 function intOption(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v);
@@ -117,7 +115,6 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     metrics = new RollingMetrics({
       topN,
       onWindow: (w) => store.addMetrics(w),
-      describeFlow: (slot) => engine.describe(slot),
       losses,
     });
     const m = metrics;
