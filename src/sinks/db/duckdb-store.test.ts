@@ -320,6 +320,19 @@ describe('DuckDBStore', () => {
     );
   });
 
+  it('refuses a malformed size option as a configuration error naming the option, creating no file', async () => {
+    const path = temp();
+    await assert.rejects(
+      openDuckDBStore({ path, memoryLimit: 'lots' }),
+      rejectsWith('PCS_CONFIG', /^memory limit must be a size such as 16MB, got lots$/),
+    );
+    await assert.rejects(
+      openDuckDBStore({ path, checkpointThreshold: '16 parsecs' }),
+      rejectsWith('PCS_CONFIG', /^checkpoint threshold must be a size/),
+    );
+    assert.equal(fs.existsSync(path), false);
+  });
+
   it('fails at once, with the holder PID, when another process has the store open', async () => {
     const path = temp();
     const holder = await holdStore(path);

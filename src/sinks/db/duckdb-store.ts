@@ -912,10 +912,11 @@ function rowsOf(batches: Batch[]): number {
   return n;
 }
 
-function checkpointThreshold(v: string | undefined): string {
-  if (v === undefined) return '16MB';
+/** A DuckDB size setting (`16MB`, `1.5GiB`), or `dflt` when absent. */
+function sizeOption(name: string, v: string | undefined, dflt: string): string {
+  if (v === undefined) return dflt;
   if (typeof v !== 'string' || !/^\d{1,6}(\.\d{1,3})?\s?(B|KB|MB|GB|KiB|MiB|GiB)$/i.test(v)) {
-    throw new PipelineError('PCS_CONFIG', `checkpoint threshold must be a size such as 16MB, got ${String(v)}`);
+    throw new PipelineError('PCS_CONFIG', `${name} must be a size such as 16MB, got ${String(v)}`);
   }
   return v;
 }
@@ -939,13 +940,16 @@ function positive(v: number | undefined, dflt: number): number {
 export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStore> {
   const path = options.path;
   if (typeof path !== 'string' || path === '') throw new PipelineError('PCS_CONFIG', 'store path must not be empty');
+  // Checked before opening: a bad size is a configuration error, not a store that cannot open.
+  const checkpoint = sizeOption('checkpoint threshold', options.checkpointThreshold, '16MB');
+  const memoryLimit = sizeOption('memory limit', options.memoryLimit, '256MB');
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, {
       // One DuckDB thread: decoding has the other core.
       threads: '1',
-      checkpoint_threshold: checkpointThreshold(options.checkpointThreshold),
-      memory_limit: checkpointThreshold(options.memoryLimit ?? '256MB'),
+      checkpoint_threshold: checkpoint,
+      memory_limit: memoryLimit,
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
     });
