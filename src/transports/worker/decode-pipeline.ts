@@ -158,6 +158,7 @@ async function readTwoStage(
     bytesRead: () => bytesRead,
   };
   let consumed = 0;
+  let frames = 0;
   let stopped = false;
   try {
     for (;;) {
@@ -178,6 +179,7 @@ async function readTwoStage(
       const kind = meta[m + M_KIND]!;
       const base = slot * BATCH_RECORDS;
       for (let i = 0; i < count; i++) {
+        p.frameNumber = ++frames;
         reader.read(views, base + i, p);
         onPacket(p);
       }
