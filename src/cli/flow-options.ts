@@ -15,7 +15,7 @@ export interface FlowCliOptions {
   features: string;
   maxFlows: string;
   partialEvery: string;
-  /** '1': read, decode and aggregate on one thread; '2': decode in a worker thread. */
+  /** '1': read, decode and aggregate on one thread; '2': decode in a worker thread; 'auto' (default). */
   threads?: string;
 }
 
@@ -40,15 +40,15 @@ export function addFlowOptions(cmd: Command): Command {
     )
     .option(
       '--threads <n>',
-      'threads for the hot path: 2 decodes in a worker beside aggregation, 1 does all on one',
-      '2',
+      'hot-path threads: 2 decodes in a worker beside aggregation, 1 does all on one, auto: 2 for files of 16 MiB or more',
+      'auto',
     );
 }
 
-/** The --threads value: 1 or 2. */
+/** The --threads value: 1, 2, or 0 for auto. */
 export function threadsOption(v: string | undefined): number {
-  if (v === undefined) return 2;
-  if (v !== '1' && v !== '2') throw new PipelineError('PCS_USAGE', `--threads must be 1 or 2, got '${v}'`);
+  if (v === undefined || v === 'auto') return 0;
+  if (v !== '1' && v !== '2') throw new PipelineError('PCS_USAGE', `--threads must be 1, 2 or auto, got '${v}'`);
   return Number(v);
 }
 
