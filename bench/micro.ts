@@ -1,7 +1,9 @@
 /**
  * In-process micro benchmark of the hot path stages on one capture, CPU time only (robust to
  * other load on the machine): read, read+decode, read+decode+stats, read+decode+JSON, and
- * read+decode+flows without and with CIC features, and with the rolling KPIs.
+ * read+decode+flows without and with CIC features, and with the rolling KPIs. The two-stage
+ * lines decode in a worker and report the main thread's CPU time alone (the stage that bounds
+ * the pipeline when a second core is free); they read the whole file (--packets does not apply).
  *   node bench/micro.ts FILE [--packets N]
  */
 import { JsonWriter } from '../src/core/json-writer.ts';
@@ -14,6 +16,7 @@ import { FlowEngine } from '../src/flow/flow-engine.ts';
 import { RollingMetrics } from '../src/flow/metrics.ts';
 import { jsonlWriter } from '../src/sinks/record-format.ts';
 import { readCapture } from '../src/sources/capture.ts';
+import { readDecoded } from '../src/transports/worker/decode-pipeline.ts';
 
 const file = process.argv[2];
 if (!file) {
@@ -91,6 +94,43 @@ await stage('read+decode+flows+kpis', () => {
   const m = metrics;
   return (f) => {
     decodeFrame(p, f);
+    const slot = engine.packet(p);
+    m.observe(p, p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000), slot, engine.servicePort);
+  };
+});
+
+/** Main-thread CPU of the two-stage path: filling contexts from records, plus `work`. */
+async function twoStage(name: string, work: () => (p: PacketContext) => void): Promise<void> {
+  const fn = work();
+  let n = 0;
+  const t0 = process.threadCpuUsage();
+  await readDecoded(
+    file!,
+    new PacketContext(),
+    (p) => {
+      n++;
+      fn(p);
+    },
+    { threads: 2, appDetail: false },
+  );
+  const u = process.threadCpuUsage(t0);
+  const s = (u.user + u.system) / 1e6;
+  process.stdout.write(
+    `${name.padEnd(22)} ${n} packets  ${s.toFixed(3)} s main-thread cpu  ${(n / s / 1e6).toFixed(3)} M packets/s\n`,
+  );
+}
+
+await twoStage('2-stage records', () => () => {});
+await twoStage('2-stage flows+kpis', () => {
+  let metrics: RollingMetrics | null = null;
+  const engine = new FlowEngine({
+    onFlow: () => undefined,
+    onFlowStart: (ts) => metrics!.flowStarted(ts),
+    onFlowEnd: (ts) => metrics!.flowEnded(ts),
+  });
+  metrics = new RollingMetrics({ onWindow: () => undefined, describeFlow: (s) => engine.describe(s) });
+  const m = metrics;
+  return (p) => {
     const slot = engine.packet(p);
     m.observe(p, p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000), slot, engine.servicePort);
   };

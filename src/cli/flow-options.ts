@@ -15,6 +15,8 @@ export interface FlowCliOptions {
   features: string;
   maxFlows: string;
   partialEvery: string;
+  /** '1': read, decode and aggregate on one thread; '2': decode in a worker thread; 'auto' (default). */
+  threads?: string;
 }
 
 /** Add the flow options to a command. */
@@ -35,7 +37,19 @@ export function addFlowOptions(cmd: Command): Command {
       '--partial-every <s>',
       'publish a partial record of long flows every N seconds of packet time (0 = off)',
       '0',
+    )
+    .option(
+      '--threads <n>',
+      'hot-path threads: 2 decodes in a worker beside aggregation, 1 does all on one, auto: 2 for files of 16 MiB or more',
+      'auto',
     );
+}
+
+/** The --threads value: 1, 2, or 0 for auto. */
+export function threadsOption(v: string | undefined): number {
+  if (v === undefined || v === 'auto') return 0;
+  if (v !== '1' && v !== '2') throw new PipelineError('PCS_USAGE', `--threads must be 1, 2 or auto, got '${v}'`);
+  return Number(v);
 }
 
 function seconds(name: string, v: string | undefined, allowMinusOne = false): number | undefined {

@@ -5,14 +5,12 @@
 import { PipelineError } from '../../core/errors.ts';
 import { JsonWriter } from '../../core/json-writer.ts';
 import { PacketContext } from '../../core/packet.ts';
-import type { Frame } from '../../core/source.ts';
-import { decodeFrame } from '../../decode/dispatch.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import type { FlowRecord } from '../../flow/records.ts';
 import { type FlowFormat, flowBytesWriter, flowFormatter } from '../../sinks/flow-format.ts';
 import { LineWriter } from '../../sinks/stdout/line-writer.ts';
-import { readCapture } from '../../sources/capture.ts';
-import { type FlowCliOptions, flowSettings } from '../flow-options.ts';
+import { readDecoded } from '../../transports/worker/decode-pipeline.ts';
+import { type FlowCliOptions, flowSettings, threadsOption } from '../flow-options.ts';
 import { Progress } from '../progress.ts';
 import { reportTruncation } from '../report.ts';
 
@@ -64,16 +62,17 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
       }
     },
   });
+  const threads = threadsOption(opts.threads);
   const p = new PacketContext();
-  p.appDetail = false;
   let n = 0;
   const progress = new Progress();
-  const onFrame = (f: Frame): void => {
-    p.frameNumber = ++n;
-    decodeFrame(p, f);
-    engine.packet(p);
+  const onPacket = (q: PacketContext): void => {
+    n++;
+    engine.packet(q);
   };
-  const result = await readCapture(path, onFrame, {
+  const result = await readDecoded(path, p, onPacket, {
+    threads,
+    appDetail: false,
     afterChunk: async (input) => {
       progress.update(input.bytesRead(), input.size, n);
       out.bytes(json.take(), recycle);

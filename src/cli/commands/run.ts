@@ -9,18 +9,16 @@
  */
 import { PipelineError } from '../../core/errors.ts';
 import { PacketContext } from '../../core/packet.ts';
-import type { Frame } from '../../core/source.ts';
 import { type Dashboard, startDashboard } from '../../dashboard/server.ts';
-import { decodeFrame } from '../../decode/dispatch.ts';
 import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import { RollingMetrics } from '../../flow/metrics.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
 import { openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
-import { type ReadResult, readCapture } from '../../sources/capture.ts';
+import { type DecodedReadResult, readDecoded } from '../../transports/worker/decode-pipeline.ts';
 import { EXIT_OK } from '../exit-codes.ts';
-import { type FlowCliOptions, flowSettings } from '../flow-options.ts';
+import { type FlowCliOptions, flowSettings, threadsOption } from '../flow-options.ts';
 import { Progress } from '../progress.ts';
 import { reportTruncation } from '../report.ts';
 
@@ -56,6 +54,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
   const port = intOption('--port', opts.port, 0, 65535);
   const topN = intOption('--top-n', opts.topN, 1, 1000);
   const datasetEvery = intOption('--dataset-every', opts.datasetEvery, 1);
+  const threads = threadsOption(opts.threads);
   if (opts.datasetFormat !== 'snake' && opts.datasetFormat !== 'cic') {
     throw new PipelineError('PCS_USAGE', `--dataset-format must be snake or cic, got '${opts.datasetFormat}'`);
   }
@@ -153,15 +152,12 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     process.on('SIGTERM', onSignal);
 
     const p = new PacketContext();
-    // KPIs need DNS flags and rcode, not names: DNS is walked (anomalies still count) without text.
-    p.appDetail = false;
     let n = 0;
     let bytes = 0;
     const progress = new Progress();
     let rateMark = { t: Date.now(), packets: 0, bytes: 0 };
-    const onFrame = (f: Frame): void => {
-      p.frameNumber = ++n;
-      decodeFrame(p, f);
+    const onPacket = (p: PacketContext): void => {
+      n++;
       bytes += p.frameLength;
       const slot = engine.packet(p);
       const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
@@ -188,10 +184,14 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     };
 
     health.state = 'running';
-    let result: ReadResult | null = null;
+    let result: DecodedReadResult | null = null;
     let readError: unknown = null;
     try {
-      result = await readCapture(input, onFrame, {
+      result = await readDecoded(input, p, onPacket, {
+        // The stored packets need the whole decoded context: decode on this thread then.
+        threads: opts.storePackets ? 1 : threads,
+        // KPIs need DNS flags and rcode, not names: DNS is walked (anomalies still count) without text.
+        appDetail: false,
         afterChunk: async (inp) => {
           progress.update(inp.bytesRead(), inp.size, n);
           health.packets = n;

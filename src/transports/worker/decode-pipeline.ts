@@ -1,0 +1,258 @@
+/**
+ * Read and decode a capture, handing each decoded packet to `onPacket`: on this thread
+ * (`threads: 1`), or in two stages (`threads: 2`) where a worker thread reads and decodes and
+ * this thread only aggregates. The default (`threads: 0`, auto) takes two stages for files of at
+ * least `TWO_STAGE_MIN_BYTES`: below that, starting the worker (~0.1 s) costs more than it saves.
+ *
+ * Two stages: the worker publishes compact packet records (`packet-record.ts`) into a shared
+ * ring (`ring.ts`); this thread fills one `PacketContext` per record with exactly the fields the
+ * flow engine, the CIC features, the KPIs and `run`'s anomaly rows read, and calls `onPacket`.
+ * Other fields of the context (the frame bytes, application-layer text, ...) are NOT filled:
+ * a consumer needing them must use `threads: 1`. `afterChunk` and `shouldStop` run at the same
+ * input-chunk boundaries as on one thread, so flushing, back-pressure and stopping behave alike.
+ *
+ * On a 2-core machine decoding (~0.45 us a packet) then overlaps flow and KPI work
+ * (~0.8 us a packet). stdin is always read on this thread.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { PipelineError, type PipelineErrorCode, TruncatedCaptureError } from '../../core/errors.ts';
+import type { PacketContext } from '../../core/packet.ts';
+import type { ContainerStats, Frame } from '../../core/source.ts';
+import { decodeFrame } from '../../decode/dispatch.ts';
+import { readCapture } from '../../sources/capture.ts';
+import { RecordReader, recordViews } from './packet-record.ts';
+import {
+  BATCH_RECORDS,
+  C_CONSUMED,
+  C_NAMES,
+  C_PUBLISHED,
+  C_STOP,
+  createRing,
+  KIND_CHUNK_END,
+  KIND_END,
+  M_BYTES_READ,
+  M_COUNT,
+  M_KIND,
+  M_SIZE,
+  META_WORDS,
+  RING_SLOTS,
+} from './ring.ts';
+import type { WorkerEnd, WorkerMessage } from './worker-messages.ts';
+
+/** What progress reporting needs of the input. */
+export interface InputProgress {
+  /** Display name: the path, or 'stdin'. */
+  readonly name: string;
+  /** Total bytes when known, else -1. */
+  readonly size: number;
+  bytesRead(): number;
+}
+
+export interface DecodedReadOptions {
+  /** 1: read, decode and aggregate on this thread; 2: decode in a worker (files only); 0 (default): 2 for large files. */
+  threads?: number;
+  /** `PacketContext.appDetail` for decoding (false: DNS walked without building text). */
+  appDetail?: boolean;
+  /** After each input chunk; may return a promise to wait on (flush, back-pressure). */
+  afterChunk?: (input: InputProgress) => void | Promise<void>;
+  /** Polled after each chunk: true stops reading. */
+  shouldStop?: () => boolean;
+}
+
+export interface DecodedReadResult {
+  input: InputProgress;
+  parser: { readonly frames: number; readonly stats: ContainerStats };
+  truncated: TruncatedCaptureError | null;
+  stoppedEarly: boolean;
+}
+
+/**
+ * Read `path` (`-` for stdin), decode each frame into `p` and call `onPacket(p)`.
+ * @example
+ * const r = await readDecoded('trace.pcap', ctx, (p) => engine.packet(p), { threads: 2 });
+ * if (r.truncated) console.error(r.truncated.message);
+ */
+export async function readDecoded(
+  path: string,
+  p: PacketContext,
+  onPacket: (p: PacketContext) => void,
+  opts: DecodedReadOptions = {},
+): Promise<DecodedReadResult> {
+  p.appDetail = opts.appDetail ?? p.appDetail;
+  const threads = opts.threads ?? 0;
+  if (threads === 1 || path === '-' || (threads === 0 && !isLargeFile(path))) {
+    return readInline(path, p, onPacket, opts);
+  }
+  return readTwoStage(path, p, onPacket, opts);
+}
+
+/**
+ * Smallest file `threads: 0` reads in two stages. At ~0.9 us a packet on one thread, 16 MiB
+ * (some 40,000 packets of ~400 bytes) take ~40 ms: about what the worker's start-up costs.
+ */
+export const TWO_STAGE_MIN_BYTES = 16 * 1024 * 1024;
+
+function isLargeFile(path: string): boolean {
+  try {
+    const st = fs.statSync(path);
+    return st.isFile() && st.size >= TWO_STAGE_MIN_BYTES;
+  } catch {
+    // Unreadable: the one-thread path reports the error exactly as it always has.
+    return false;
+  }
+}
+
+async function readInline(
+  path: string,
+  p: PacketContext,
+  onPacket: (p: PacketContext) => void,
+  opts: DecodedReadOptions,
+): Promise<DecodedReadResult> {
+  let n = 0;
+  const onFrame = (f: Frame): void => {
+    p.frameNumber = ++n;
+    decodeFrame(p, f);
+    onPacket(p);
+  };
+  const afterChunk = opts.afterChunk;
+  return readCapture(path, onFrame, {
+    afterChunk: afterChunk === undefined ? undefined : (input) => afterChunk(input),
+    shouldStop: opts.shouldStop,
+  });
+}
+
+const WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
+
+async function readTwoStage(
+  path: string,
+  p: PacketContext,
+  onPacket: (p: PacketContext) => void,
+  opts: DecodedReadOptions,
+): Promise<DecodedReadResult> {
+  const ring = createRing();
+  const control = new Int32Array(ring.control);
+  const meta = new Float64Array(ring.meta);
+  const views = recordViews(ring.records);
+  const reader = new RecordReader();
+  const channel = new MessageChannel();
+  const port = channel.port1;
+  const worker = new Worker(fileURLToPath(WORKER_URL), {
+    workerData: { path, appDetail: p.appDetail, ring, port: channel.port2 },
+    transferList: [channel.port2],
+  });
+  let end: WorkerEnd | null = null;
+  let learned = 0;
+  const receive = (): boolean => {
+    const m = receiveMessageOnPort(port);
+    if (m === undefined) return false;
+    const msg = m.message as WorkerMessage;
+    if (msg.kind === 'end') end = msg;
+    else {
+      reader.learn(msg.kind, msg.id, msg.name);
+      learned++;
+    }
+    return true;
+  };
+
+  let failure: unknown = null;
+  const fail = (err: unknown): void => {
+    failure ??= err;
+    // Wake the wait below; this handler only runs while it awaits.
+    Atomics.notify(control, C_PUBLISHED);
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    // A worker that finished posted its end message first.
+    while (end === null && receive());
+    if (end === null) fail(new Error(`decode worker exited with code ${code} before the end of the input`));
+  });
+
+  let bytesRead = 0;
+  let size = -1;
+  const input: InputProgress = {
+    name: path,
+    get size() {
+      return size;
+    },
+    bytesRead: () => bytesRead,
+  };
+  let consumed = 0;
+  let frames = 0;
+  let stopped = false;
+  try {
+    for (;;) {
+      if (failure !== null) throw failure;
+      const published = Atomics.load(control, C_PUBLISHED);
+      if (consumed === published) {
+        const w = Atomics.waitAsync(control, C_PUBLISHED, published);
+        if (w.async) await w.value;
+        continue;
+      }
+      // Names the worker interned for this batch were posted before it was published.
+      while (learned < Atomics.load(control, C_NAMES)) {
+        if (!receive()) await new Promise((r) => setImmediate(r));
+      }
+      const slot = consumed % RING_SLOTS;
+      const m = slot * META_WORDS;
+      const count = meta[m + M_COUNT]!;
+      const kind = meta[m + M_KIND]!;
+      const base = slot * BATCH_RECORDS;
+      for (let i = 0; i < count; i++) {
+        p.frameNumber = ++frames;
+        reader.read(views, base + i, p);
+        onPacket(p);
+      }
+      if (kind !== KIND_END && kind !== KIND_CHUNK_END) {
+        Atomics.store(control, C_CONSUMED, ++consumed);
+        Atomics.notify(control, C_CONSUMED);
+        continue;
+      }
+      bytesRead = meta[m + M_BYTES_READ]!;
+      size = meta[m + M_SIZE]!;
+      Atomics.store(control, C_CONSUMED, ++consumed);
+      Atomics.notify(control, C_CONSUMED);
+      if (kind === KIND_END) break;
+      if (opts.afterChunk !== undefined) await opts.afterChunk(input);
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) {
+      Atomics.store(control, C_STOP, 1);
+      Atomics.notify(control, C_CONSUMED);
+    }
+    // The end message was posted before the last batch; after a stop it follows shortly.
+    while (end === null) {
+      if (failure !== null) throw failure;
+      if (!receive()) await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    Atomics.store(control, C_STOP, 1);
+    Atomics.notify(control, C_CONSUMED);
+    port.close();
+    if (end === null) await worker.terminate();
+  }
+  return finish(end, stopped);
+}
+
+function finish(end: WorkerEnd, stopped: boolean): DecodedReadResult {
+  if (end.error !== null) {
+    const e = end.error;
+    if (e.code !== null) throw new PipelineError(e.code as PipelineErrorCode, e.message);
+    const err = new Error(e.message);
+    err.name = e.name;
+    err.stack = e.stack;
+    throw err;
+  }
+  const t = end.truncated;
+  const stats = end.stats!;
+  return {
+    input: { name: end.name, size: end.size, bytesRead: () => end.bytesRead },
+    parser: { frames: end.frames, stats },
+    truncated: stopped || t === null ? null : new TruncatedCaptureError(t.message, t.offset, t.frames),
+    stoppedEarly: stopped || end.stoppedEarly,
+  };
+}

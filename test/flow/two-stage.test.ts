@@ -1,0 +1,168 @@
+/**
+ * The two-stage hot path (decode in a worker, aggregate here) against the one-thread path:
+ * every flow record, KPI window and anomaly row must be identical, on every corpus capture
+ * (truncated, malformed and fuzzed ones included) and on synth captures.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PipelineError } from '../../src/core/errors.ts';
+import { PacketContext } from '../../src/core/packet.ts';
+import { FlowEngine } from '../../src/flow/flow-engine.ts';
+import { RollingMetrics } from '../../src/flow/metrics.ts';
+import { synthesize } from '../../src/synth/index.ts';
+import { readDecoded } from '../../src/transports/worker/decode-pipeline.ts';
+import { CORPUS, corpusPath } from '../helpers/corpus.ts';
+
+interface Outcome {
+  flows: string[];
+  windows: string[];
+  anomalies: string[];
+  packets: number;
+  truncated: string | null;
+  warnings: string[];
+  error: string | null;
+}
+
+/** Everything `run` would store for `file`, computed with `threads` hot-path threads. */
+async function outcome(file: string, threads: number, features: 'corrected' | 'cic'): Promise<Outcome> {
+  const o: Outcome = { flows: [], windows: [], anomalies: [], packets: 0, truncated: null, warnings: [], error: null };
+  let metrics: RollingMetrics | null = null;
+  const engine = new FlowEngine({
+    features,
+    partialEveryS: 1,
+    onFlow: (r) => o.flows.push(JSON.stringify(r)),
+    onFlowStart: (ts) => metrics!.flowStarted(ts),
+    onFlowEnd: (ts) => metrics!.flowEnded(ts),
+  });
+  metrics = new RollingMetrics({
+    topN: 5,
+    onWindow: (w) => o.windows.push(JSON.stringify(w)),
+    describeFlow: (slot) => engine.describe(slot),
+    losses: () => ({ flows_evicted: engine.stats.flows_evicted }),
+  });
+  const m = metrics;
+  const onPacket = (p: PacketContext): void => {
+    o.packets++;
+    const slot = engine.packet(p);
+    const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
+    m.observe(p, ts, slot, engine.servicePort);
+    for (let i = 0; i < Math.min(p.anomalyCount, p.anomalies.length); i++) {
+      o.anomalies.push(
+        `${p.frameNumber} ${ts} ${p.anomalies[i]} ${p.ipVersion} ${p.src4} ${p.dst4} ${p.src6.join('.')} ${p.dst6.join('.')} ${p.protocol}`,
+      );
+    }
+  };
+  try {
+    const r = await readDecoded(file, new PacketContext(), onPacket, { threads, appDetail: false });
+    o.truncated = r.truncated?.message ?? null;
+    o.warnings = r.parser.stats.warnings;
+  } catch (err) {
+    o.error = `${(err as PipelineError).code} ${(err as Error).message}`;
+  }
+  engine.flushAll('end');
+  m.flush();
+  return o;
+}
+
+async function assertSame(file: string, features: 'corrected' | 'cic' = 'corrected'): Promise<Outcome> {
+  const one = await outcome(file, 1, features);
+  const two = await outcome(file, 2, features);
+  assert.equal(two.error, one.error, `${file}: error`);
+  assert.equal(two.truncated, one.truncated, `${file}: truncation`);
+  assert.deepEqual(two.warnings, one.warnings, `${file}: warnings`);
+  assert.equal(two.packets, one.packets, `${file}: packets`);
+  assert.deepEqual(two.anomalies, one.anomalies, `${file}: anomaly rows`);
+  assert.deepEqual(two.flows, one.flows, `${file}: flow records`);
+  assert.deepEqual(two.windows, one.windows, `${file}: KPI windows`);
+  return one;
+}
+
+let dir = '';
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcapstream-two-stage-'));
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('two-stage hot path', () => {
+  it('matches one thread on every corpus capture', async () => {
+    const files = fs
+      .readdirSync(CORPUS)
+      .filter((f) => f !== 'MANIFEST.tsv')
+      .sort();
+    assert.ok(files.length > 50);
+    let truncated = 0;
+    let failed = 0;
+    let anomalies = 0;
+    for (const f of files) {
+      const o = await assertSame(corpusPath(f));
+      if (o.truncated !== null) truncated++;
+      if (o.error !== null) failed++;
+      anomalies += o.anomalies.length;
+    }
+    // The corpus holds cut files, unreadable ones and malformed packets: all were compared.
+    assert.ok(truncated > 0 && failed > 0 && anomalies > 0, `${truncated} ${failed} ${anomalies}`);
+  });
+
+  it('matches one thread on synth captures, in both feature modes, pcap and pcapng', async () => {
+    for (const [seed, format] of [
+      [3, 'pcap'],
+      [4, 'pcapng'],
+    ] as const) {
+      const file = path.join(dir, `s${seed}.${format}`);
+      await synthesize({ out: file, packets: 30_000, seed, format });
+      const o = await assertSame(file, 'corrected');
+      assert.equal(o.packets, 30_000);
+      assert.ok(o.flows.length > 100);
+      await assertSame(file, 'cic');
+    }
+  });
+
+  it('reports input errors as one thread does', async () => {
+    const missing = await outcome(path.join(dir, 'missing.pcap'), 2, 'corrected');
+    assert.match(missing.error ?? '', /^PCS_SOURCE_OPEN cannot open .*missing\.pcap: no such file$/);
+    const notCapture = path.join(dir, 'text.pcap');
+    fs.writeFileSync(notCapture, 'this is not a capture file at all');
+    await assertSame(notCapture);
+    assert.match((await outcome(notCapture, 2, 'corrected')).error ?? '', /^PCS_SOURCE_FORMAT /);
+  });
+
+  it('stops at the chunk boundary where shouldStop says so', async () => {
+    const file = path.join(dir, 'big.pcap');
+    await synthesize({ out: file, bytes: 12 << 20, seed: 9, format: 'pcap' });
+    const counts: number[] = [];
+    for (const threads of [1, 2]) {
+      let n = 0;
+      let chunks = 0;
+      const r = await readDecoded(file, new PacketContext(), () => n++, {
+        threads,
+        afterChunk: () => {
+          chunks++;
+        },
+        shouldStop: () => chunks === 1,
+      });
+      assert.equal(r.stoppedEarly, true);
+      assert.equal(r.truncated, null);
+      assert.ok(n > 0);
+      counts.push(n);
+    }
+    assert.equal(counts[1], counts[0]);
+  });
+
+  it('passes an error thrown by the consumer through and ends the worker', async () => {
+    const file = path.join(dir, 's3.pcap');
+    await assert.rejects(
+      readDecoded(
+        file,
+        new PacketContext(),
+        () => {
+          throw new PipelineError('PCS_SINK_WRITE', 'sink failed');
+        },
+        { threads: 2 },
+      ),
+      /sink failed/,
+    );
+  });
+});
