@@ -128,7 +128,7 @@ await twoStage('2-stage flows+kpis', () => {
     onFlowStart: (ts) => metrics!.flowStarted(ts),
     onFlowEnd: (ts) => metrics!.flowEnded(ts),
   });
-  metrics = new RollingMetrics({ onWindow: () => undefined, describeFlow: (s) => engine.describe(s) });
+  metrics = new RollingMetrics({ onWindow: () => undefined });
   const m = metrics;
   return (p) => {
     const slot = engine.packet(p);

@@ -40,7 +40,6 @@ async function outcome(file: string, threads: number, features: 'corrected' | 'c
   metrics = new RollingMetrics({
     topN: 5,
     onWindow: (w) => o.windows.push(JSON.stringify(w)),
-    describeFlow: (slot) => engine.describe(slot),
     losses: () => ({ flows_evicted: engine.stats.flows_evicted }),
   });
   const m = metrics;
