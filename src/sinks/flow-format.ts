@@ -84,10 +84,43 @@ function jnum(v: number): string {
 /** Room one flow line can take: 101 columns of at most ~24 characters, and the addresses. */
 const MAX_FLOW_LINE = 4096;
 
-/** A number as `flowFormatter` prints it, written as bytes (integers without a string). */
-function writeNum(w: JsonWriter, v: number, json: boolean): void {
-  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) w.uint(v);
-  else w.ascii(json ? jnum(v) : num(v));
+/** Below this many millionths a value has at most 15 significant digits: printed exactly. */
+const FAST_FRACTION_LIMIT = 1e15;
+
+/**
+ * A number as `flowFormatter` prints it, written as bytes without a string: integers as digits,
+ * and fractions rounded to millionths as integer part, point and up to six digits. That is the
+ * text `String(Math.round(v * 1e6) / 1e6)` gives while the value has at most 15 significant digits
+ * (checked against it in the tests); larger values take that slow path. Formatting fractions
+ * through strings cost ~0.9 s of a 1 GB `flows` run.
+ */
+export function writeNum(w: JsonWriter, v: number, json: boolean): void {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) {
+    w.uint(v);
+    return;
+  }
+  const r = Math.round(v * 1e6);
+  if (!(r > -FAST_FRACTION_LIMIT && r < FAST_FRACTION_LIMIT)) {
+    // NaN, infinities, huge values and negative integers beyond the fast range.
+    w.ascii(json ? jnum(v) : num(v));
+    return;
+  }
+  let a = r;
+  if (a < 0) {
+    w.byte(0x2d);
+    a = -a;
+  }
+  const int = Math.floor(a / 1e6);
+  let frac = a - int * 1e6;
+  w.uint(int);
+  if (frac === 0) return;
+  w.byte(0x2e);
+  let digits = 6;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  w.fixedDigits(frac, digits);
 }
 
 /**
