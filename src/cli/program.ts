@@ -26,6 +26,14 @@ function positiveInt(name: string) {
   };
 }
 
+function atLeastOne(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
+    return n;
+  };
+}
+
 function fieldList(v: string): string[] {
   return v
     .split(',')
@@ -88,7 +96,7 @@ export function buildProgram(): Command {
     .argument('<sql>', 'the statement, e.g. "SELECT src_ip, count(*) FROM flows_latest GROUP BY 1"')
     .option('--db <file>', 'store file', DEFAULT_STORE_PATH)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
-    .option('--max-rows <n>', 'print at most N rows (default: 10000)', positiveInt('--max-rows'))
+    .option('--max-rows <n>', 'print at most N rows (default: 10000)', atLeastOne('--max-rows'))
     // Loaded on use: DuckDB's native module costs start-up time the other commands need not pay.
     .action((sql: string, o: QueryOptions) =>
       run(async () => (await import('./commands/query.ts')).queryCommand(sql, o)),

@@ -113,6 +113,12 @@ describe('pcapstream query', () => {
     assert.match(r.err, /only the first 5 rows are shown/);
   });
 
+  it('refuses --max-rows 0 as a usage error', () => {
+    const r = cli(['query', 'SELECT 1', '--db', db, '--max-rows', '0']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--max-rows must be a whole number >= 1/);
+  });
+
   it('uses pcapstream.duckdb in the current directory by default', () => {
     const cwd = fs.mkdtempSync(path.join(dir, 'cwd-'));
     fs.copyFileSync(db, path.join(cwd, 'pcapstream.duckdb'));
