@@ -79,11 +79,13 @@ describe('choice, window, protocol, ip and sql parameters', () => {
     assert.equal(p('17'), 'udp');
     assert.equal(p('1'), 'icmp');
     assert.equal(p('58'), 'icmpv6');
-    assert.equal(p('47'), '47');
-    assert.equal(p('047'), '47');
+    assert.equal(p('50'), '50');
+    assert.equal(p('050'), '50');
     assert.equal(protocolParam(q('', ['protocol'])), undefined);
     assert.throws(() => p('256'), /protocol must be/);
-    assert.throws(() => p('gre'), /protocol must be/);
+    assert.equal(p('gre'), 'gre');
+    assert.equal(p('47'), 'gre');
+    assert.throws(() => p('ospf'), /protocol must be/);
   });
 
   it('ipParam accepts IPv4 and IPv6 text only', () => {

@@ -7,7 +7,9 @@
  * means the parameter is absent, so a form can submit blank filters. The limits here are the
  * ones docs/dashboard.md documents; the read model clamps again on its side.
  */
+
 import { isIP } from 'node:net';
+import { PROTOCOL_NAMES, protocolName, protocolNumber } from '../flow/protocols.ts';
 
 /** A client error: the server answers 400 with `message` as `{ "error": message }`. */
 export class BadRequestError extends Error {
@@ -103,12 +105,9 @@ export function windowParam(q: Map<string, string>, def: 1 | 60): 1 | 60 {
   return Number(choiceParam(q, 'window', WINDOW_CHOICES, String(def) as '1' | '60')) as 1 | 60;
 }
 
-/** Protocol names flow records carry for the common numbers (see FlowRecord.protocol_name). */
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' };
-
 /**
  * The `protocol` filter as a flow record's `protocol_name`: a name (`tcp`, `udp`, `icmp`,
- * `icmpv6`) or an IP protocol number 0..255 (numbers with a name become that name).
+ * `icmpv6`, `gre`, `sctp`) or an IP protocol number 0..255 (numbers with a name become that name).
  * @example
  * protocolParam(q); // 'udp' for ?protocol=17 or ?protocol=UDP
  */
@@ -116,9 +115,9 @@ export function protocolParam(q: Map<string, string>): string | undefined {
   const v = q.get('protocol');
   if (v === undefined) return undefined;
   const lower = v.toLowerCase();
-  if (lower === 'tcp' || lower === 'udp' || lower === 'icmp' || lower === 'icmpv6') return lower;
-  if (/^[0-9]{1,3}$/.test(v) && Number(v) <= 255) return PROTOCOL_NAMES[Number(v)] ?? String(Number(v));
-  throw new BadRequestError('protocol must be tcp, udp, icmp, icmpv6 or a protocol number 0..255');
+  if (protocolNumber(lower) !== undefined) return lower;
+  if (/^[0-9]{1,3}$/.test(v) && Number(v) <= 255) return protocolName(Number(v));
+  throw new BadRequestError(`protocol must be ${Object.values(PROTOCOL_NAMES).join(', ')} or a protocol number 0..255`);
 }
 
 /**

@@ -183,7 +183,7 @@ describe('dashboard HTTP API', () => {
     ['/api/flows?ip=10.0.0.256', /ip must be an IPv4 or IPv6 address/],
     ['/api/flows?ip=10.0.0.1%27%20OR%201=1', /ip must be an IPv4 or IPv6 address/],
     ['/api/flows?protocol=256', /protocol must be/],
-    ['/api/flows?protocol=sctp', /protocol must be/],
+    ['/api/flows?protocol=ospf', /protocol must be/],
     ['/api/top', /kind is required/],
     ['/api/top?kind=hosts', /kind must be one of talkers, ports, conversations/],
     ['/api/top?kind=ports&n=101', /n must be a whole number from 1 to 100/],

@@ -25,6 +25,7 @@ import { CIC_FEATURES, CicAccumulator, type CicMode } from './cic-features.ts';
 import { communityId } from './community-id.ts';
 import { FLOW_KEY_WORDS, FlowKeyBuilder } from './flow-key.ts';
 import { FlowTable } from './flow-table.ts';
+import { protocolName } from './protocols.ts';
 import type { FlowEndReason, FlowRecord } from './records.ts';
 
 /** Timeouts and termination rules, all in seconds of packet time. */
@@ -594,22 +595,4 @@ export class FlowEngine {
   }
 }
 
-/** `tcp`, `udp`, `icmp`, `icmpv6`, else the number as text. */
-export function protocolName(protocol: number): string {
-  switch (protocol) {
-    case 6:
-      return 'tcp';
-    case 17:
-      return 'udp';
-    case 1:
-      return 'icmp';
-    case 58:
-      return 'icmpv6';
-    case 132:
-      return 'sctp';
-    case 47:
-      return 'gre';
-    default:
-      return String(protocol);
-  }
-}
+export { protocolName };

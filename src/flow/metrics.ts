@@ -55,12 +55,14 @@
  * only at a window close, for the N entries shown. Longer windows cost one probe per distinct
  * key per closed shortest window.
  */
+
 import { ANOMALIES } from '../core/anomalies.ts';
 import { PipelineError } from '../core/errors.ts';
 import { LAYER_ARP, LAYER_DNS, LAYER_ICMP, LAYER_ICMPV6, LAYER_TCP, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
 import { MAX_ANOMALIES } from '../core/packet.ts';
 import { formatIPv4, formatIPv6 } from '../decode/format.ts';
+import { protocolName } from './protocols.ts';
 import type { MetricWindow, TopEntry } from './records.ts';
 
 /** Options of `RollingMetrics`. */
@@ -1151,8 +1153,4 @@ export class RollingMetrics {
 /** `443/tcp`; protocols without a name show their number. */
 function portName(k: number): string {
   return `${k & 0xffff}/${protocolName(k >>> 16)}`;
-}
-
-function protocolName(proto: number): string {
-  return proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : proto === 58 ? 'icmpv6' : String(proto);
 }
