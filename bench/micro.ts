@@ -81,9 +81,8 @@ for (const features of ['none', 'cic', 'corrected'] as const) {
     };
   });
 }
-await stage('read+decode+flows+kpis', () => {
-  const p = new PacketContext();
-  p.appDetail = false;
+/** Flow engine plus rolling KPIs, as `run` drives them, for one packet context. */
+function flowsAndKpis(): (p: PacketContext) => void {
   let metrics: RollingMetrics | null = null;
   const engine = new FlowEngine({
     onFlow: () => undefined,
@@ -92,10 +91,19 @@ await stage('read+decode+flows+kpis', () => {
   });
   metrics = new RollingMetrics({ onWindow: () => undefined });
   const m = metrics;
+  return (p) => {
+    const slot = engine.packet(p);
+    m.observe(p, engine.packetUs, slot, engine.servicePort);
+  };
+}
+
+await stage('read+decode+flows+kpis', () => {
+  const p = new PacketContext();
+  p.appDetail = false;
+  const work = flowsAndKpis();
   return (f) => {
     decodeFrame(p, f);
-    const slot = engine.packet(p);
-    m.observe(p, p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000), slot, engine.servicePort);
+    work(p);
   };
 });
 
@@ -121,17 +129,4 @@ async function twoStage(name: string, work: () => (p: PacketContext) => void): P
 }
 
 await twoStage('2-stage records', () => () => {});
-await twoStage('2-stage flows+kpis', () => {
-  let metrics: RollingMetrics | null = null;
-  const engine = new FlowEngine({
-    onFlow: () => undefined,
-    onFlowStart: (ts) => metrics!.flowStarted(ts),
-    onFlowEnd: (ts) => metrics!.flowEnded(ts),
-  });
-  metrics = new RollingMetrics({ onWindow: () => undefined });
-  const m = metrics;
-  return (p) => {
-    const slot = engine.packet(p);
-    m.observe(p, p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000), slot, engine.servicePort);
-  };
-});
+await twoStage('2-stage flows+kpis', flowsAndKpis);

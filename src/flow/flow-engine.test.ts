@@ -1049,6 +1049,7 @@ describe('FlowEngine: timestamps out of order', () => {
       const { engine, out, feed } = harness({ features, timeouts: { idleUdpS: 0.3 } });
       feed(udp(0, CLIENT, SERVER), udp(ms(250), SERVER, CLIENT), udp(ms(100), CLIENT, SERVER));
       assert.equal(engine.now, T0 + ms(250), 'the clock stays at the newest packet');
+      assert.equal(engine.packetUs, T0 + ms(100), "packetUs is the last packet's own time");
       // 0.25 s after the newest packet (0.4 s after the late one): still the same flow.
       feed(udp(ms(500), CLIENT, SERVER));
       assert.equal(out.length, 0);

@@ -145,6 +145,8 @@ export class FlowEngine {
   servicePort = -1;
   /** Newest packet time seen, µs. */
   now = 0;
+  /** Time of the last `packet()`, µs: callers reuse it rather than convert the timestamp again. */
+  packetUs = 0;
 
   private readonly kb = new FlowKeyBuilder();
   private readonly table: FlowTable;
@@ -233,6 +235,7 @@ export class FlowEngine {
    */
   packet(p: PacketContext): number {
     const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
+    this.packetUs = ts;
     if (ts > this.now) {
       this.now = ts;
       if (ts >= this.nextSweep) this.sweep(ts);

@@ -160,7 +160,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
       n++;
       bytes += p.frameLength;
       const slot = engine.packet(p);
-      const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
+      const ts = engine.packetUs;
       m.observe(p, ts, slot, engine.servicePort);
       if (p.anomalyCount > 0) {
         const v = p.ipVersion;
