@@ -21,7 +21,11 @@ export type PipelineErrorCode =
   | 'PCS_STORE_OPEN'
   | 'PCS_QUERY_REFUSED'
   | 'PCS_QUERY'
-  | 'PCS_DASHBOARD_LISTEN';
+  | 'PCS_DASHBOARD_LISTEN'
+  | 'PCS_TRANSPORT_OPEN'
+  | 'PCS_TRANSPORT'
+  | 'PCS_SNAPSHOT'
+  | 'PCS_CAPTURE';
 
 export class PipelineError extends Error {
   readonly code: PipelineErrorCode;
