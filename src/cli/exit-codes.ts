@@ -15,6 +15,8 @@ export const EXIT_TRUNCATED = 3;
 export const EXIT_INPUT = 4;
 /** Output could not be written. */
 export const EXIT_OUTPUT = 5;
+/** A broker could not be reached, or refused us, at start or after retrying an outage. */
+export const EXIT_TRANSPORT = 6;
 
 /** Exit code for an error thrown out of a command. */
 export function exitCodeFor(err: unknown): number {
@@ -33,7 +35,14 @@ export function exitCodeFor(err: unknown): number {
     case 'PCS_SOURCE_OPEN':
     case 'PCS_SOURCE_FORMAT':
     case 'PCS_SOURCE_READ':
+    // A live capture that cannot start (no interface, no permission, bad filter), or a
+    // checkpoint that cannot be read back: the input side of the pipeline.
+    case 'PCS_CAPTURE':
+    case 'PCS_SNAPSHOT':
       return EXIT_INPUT;
+    case 'PCS_TRANSPORT_OPEN':
+    case 'PCS_TRANSPORT':
+      return EXIT_TRANSPORT;
     case 'PCS_SINK_OPEN':
     case 'PCS_STORE_OPEN':
     case 'PCS_SINK_WRITE':
