@@ -35,6 +35,7 @@ for (let i = 0; i < rows; i++) {
   const first = 1_499_072_100_000_000 + i * 997;
   records.push({
     flow_id: i + 1,
+    flow_uid: (0x9e3779b97f4a + i).toString(16).padStart(16, '0'),
     community_id: '1:LQU9qZlK+B5F3KDmev6m5PMibrg=',
     first_seen_us: first,
     last_seen_us: first + 12_345,

@@ -51,6 +51,7 @@ function record(i: number): FlowRecord {
   const t = 1_700_000_000_000_000 + i * 9_000;
   return {
     flow_id: i + 1,
+    flow_uid: (0x9e3779b97f4a + i * 7919).toString(16).padStart(16, '0'),
     community_id: `1:${(i * 2654435761).toString(36).padStart(27, 'x')}=`,
     first_seen_us: t,
     last_seen_us: t + 4_000,

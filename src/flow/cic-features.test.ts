@@ -931,6 +931,7 @@ describe('CICIDS2017 header', () => {
 function record(features: Float64Array | null, over: Partial<FlowRecord> = {}): FlowRecord {
   return {
     flow_id: 1,
+    flow_uid: '0123456789abcdef',
     community_id: '1:x',
     first_seen_us: Date.UTC(2017, 6, 3, 13, 55, 58) * 1000 + 123456,
     last_seen_us: 0,

@@ -678,6 +678,28 @@ export class CicAccumulator {
   }
 
   /**
+   * Copy the state of `slot` (`bytesPerFlow` bytes, host byte order) into `out` at `at`: the
+   * flow engine's snapshots carry it as it is.
+   * @example
+   * acc.saveSlot(slot, image, offset); offset += acc.bytesPerFlow;
+   */
+  saveSlot(slot: number, out: Uint8Array, at: number): void {
+    const s = this.bytesPerFlow;
+    out.set(this.u8.subarray(slot * s, slot * s + s), at);
+  }
+
+  /**
+   * Overwrite the state of `slot` with `bytesPerFlow` bytes of `src` from `at`, as `saveSlot`
+   * wrote them (the slot must be below `slots`).
+   * @example
+   * acc.loadSlot(slot, image, offset);
+   */
+  loadSlot(slot: number, src: Uint8Array, at: number): void {
+    const s = this.bytesPerFlow;
+    this.u8.set(src.subarray(at, at + s), slot * s);
+  }
+
+  /**
    * Feature values of the slot, in CIC_FEATURES order, for a flow ending at its last packet.
    * @example
    * const out = new Float64Array(CIC_FEATURE_COUNT); acc.values(slot, out); rec.features = out;

@@ -4,7 +4,9 @@
  * Packets are PacketContexts filled as the decoders leave them, or real frames decoded from hex.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { decodeHex } from '../../test/helpers/frames.ts';
 import {
   ACK,
@@ -21,11 +23,13 @@ import {
   tcpPacket,
   udpPacket,
 } from '../../test/helpers/packets.ts';
+import { isPipelineError } from '../core/errors.ts';
 import { LAYER_UDP, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
 import { CIC_FEATURES, type CicMode } from './cic-features.ts';
 import { communityId } from './community-id.ts';
 import { DEFAULT_PRESET, FLOW_PRESETS, FlowEngine, type FlowEngineOptions, protocolName } from './flow-engine.ts';
+import { flowUid } from './flow-key.ts';
 import type { FlowEndReason, FlowRecord } from './records.ts';
 
 // ---- time ----
@@ -212,8 +216,10 @@ describe('FlowEngine: one bidirectional TCP conversation', () => {
 
     engine.flushAll();
     assert.equal(out.length, 1);
+    assert.match(out[0]!.flow_uid, /^[0-9a-f]{16}$/);
     assert.deepEqual(withoutFeatures(out[0]!), {
       flow_id: 1,
+      flow_uid: out[0]!.flow_uid,
       community_id: communityId(4, ip4(10, 0, 0, 2), ip4(10, 0, 0, 1), 6, 40000, 80),
       first_seen_us: T0,
       last_seen_us: T0 + ms(45),
@@ -1148,5 +1154,338 @@ describe('FlowEngine: community id', () => {
       'gre',
       '50',
     ]);
+  });
+});
+
+describe('FlowEngine: flow uid', () => {
+  it('is the same for the same flow in every engine, and differs between flows', () => {
+    const other = (at: number): PacketContext => udp(at, [CLOCK_SRC, 7], [CLOCK_DST, 9]);
+    const run = (): FlowRecord[] => {
+      const { engine, out, feed } = harness({ partialEveryS: 1 });
+      feed(tcp(0, CLIENT, SERVER, SYN), tcp(ms(10), SERVER, CLIENT, SYN | ACK), other(2 * S));
+      feed(tcp(3 * S, CLIENT, SERVER, ACK), udp(3 * S, CLIENT, SERVER), other(500 * S));
+      engine.flushAll();
+      return out;
+    };
+    const a = run();
+    const b = run();
+    assert.deepEqual(
+      a.map((r) => r.flow_uid),
+      b.map((r) => r.flow_uid),
+    );
+    const tcpRecords = a.filter((r) => r.protocol === 6);
+    assert.ok(tcpRecords.length >= 2 && tcpRecords.some((r) => r.partial), 'a partial update and the final record');
+    assert.equal(new Set(tcpRecords.map((r) => r.flow_uid)).size, 1, 'partial updates repeat the uid');
+    const finals = a.filter((r) => !r.partial);
+    assert.equal(new Set(finals.map((r) => r.flow_uid)).size, finals.length);
+  });
+
+  it('hashes key, context, first-seen time and lateness with a fixed seed', () => {
+    const words = Uint32Array.from([0x406, 0x0a000001, 0, 0, 0, 0x0a000002, 0, 0, 0, (80 << 16) | 40000]);
+    const uid = flowUid(words, 0, 0, T0, 0);
+    assert.match(uid, /^[0-9a-f]{16}$/);
+    assert.equal(flowUid(Uint32Array.from([7, ...words]), 1, 0, T0, 0), uid, 'reads the words at `at`');
+    const variants = [
+      flowUid(words, 0, 1, T0, 0),
+      flowUid(words, 0, 1 << 17, T0, 0),
+      flowUid(words, 0, 0, T0 + 1, 0),
+      flowUid(words, 0, 0, T0 + 2 ** 32, 0),
+      flowUid(words, 0, 0, T0, 1),
+      flowUid(
+        Uint32Array.from(words, (w, i) => (i === 9 ? w + 1 : w)),
+        0,
+        0,
+        T0,
+        0,
+      ),
+    ];
+    assert.equal(new Set([uid, ...variants]).size, variants.length + 1);
+    // Not the per-process table seed: a fresh process computes the same uid.
+    const child = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { flowUid } from ${JSON.stringify(new URL('./flow-key.ts', import.meta.url).href)};` +
+          `process.stdout.write(flowUid(Uint32Array.from(${JSON.stringify([...words])}), 0, 0, ${T0}, 0));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(child, uid);
+  });
+
+  it('differs for flows of one key that start in the same microsecond (restart index)', () => {
+    // The cic preset ends a flow at its first FIN: three flows of one key, all at the same time.
+    const { engine, out, feed } = harness({ preset: 'cic', features: 'none' });
+    for (let i = 0; i < 3; i++) feed(tcp(ms(5), CLIENT, SERVER, SYN), tcp(ms(5), CLIENT, SERVER, FIN | ACK));
+    feed(tcp(ms(5), CLIENT, SERVER, SYN));
+    engine.flushAll();
+    assert.deepEqual(
+      out.map((r) => [r.first_seen_us - T0, r.end_reason, r.vlan_id, r.tunnel_type]),
+      [
+        [ms(5), 'fin', -1, ''],
+        [ms(5), 'fin', -1, ''],
+        [ms(5), 'fin', -1, ''],
+        [ms(5), 'end', -1, ''],
+      ],
+    );
+    assert.equal(new Set(out.map((r) => r.flow_uid)).size, 4);
+  });
+
+  it('differs for a flow that starts on a late packet at the time of an earlier one', () => {
+    const { engine, out, feed } = harness({ features: 'none', timeouts: { idleUdpS: 1 } });
+    feed(udp(0, CLIENT, SERVER), clock(5 * S), udp(0, CLIENT, SERVER));
+    engine.flushAll();
+    const mine = out.filter((r) => r.src_port === 40000);
+    assert.deepEqual(
+      mine.map((r) => [r.first_seen_us - T0, r.end_reason]),
+      [
+        [0, 'idle'],
+        [0, 'end'],
+      ],
+    );
+    assert.notEqual(mine[0]!.flow_uid, mine[1]!.flow_uid);
+  });
+});
+
+describe('FlowEngine: snapshot and restore', () => {
+  /** An engine with a few open flows of each kind, and its image. */
+  function busy(options: Omit<FlowEngineOptions, 'onFlow'> = {}): { engine: FlowEngine; image: Uint8Array } {
+    const { engine, feed } = harness({ partialEveryS: 1, ...options });
+    feed(tcp(0, CLIENT, SERVER, SYN), tcp(ms(10), SERVER, CLIENT, SYN | ACK), tcp(ms(20), CLIENT, SERVER, ACK, 300));
+    feed(udp(ms(30), [ip4(10, 0, 0, 3), 5353], SERVER), icmp(ms(40), ip6(1), ip6(2), 128, 0, 7));
+    feed(clock(1500 * 1000));
+    return { engine, image: engine.snapshot() };
+  }
+
+  function isSnapshotError(pattern: RegExp) {
+    return (err: unknown): boolean => {
+      assert.ok(isPipelineError(err), `expected a PipelineError, got ${String(err)}`);
+      assert.equal(err.code, 'PCS_SNAPSHOT');
+      assert.match(err.message, pattern);
+      return true;
+    };
+  }
+
+  /** `image` with `edit` applied and its CRC-32 made right again. */
+  function forged(image: Uint8Array, edit: (dv: DataView, b: Uint8Array) => void): Uint8Array {
+    const b = image.slice();
+    const dv = new DataView(b.buffer);
+    edit(dv, b);
+    dv.setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+    return b;
+  }
+
+  it('goes on where the snapshot left off; the snapshot changes and emits nothing', () => {
+    const a = busy();
+    const before = a.engine.snapshot();
+    assert.ok(Buffer.from(before).equals(Buffer.from(a.image)), 'taking a snapshot changes nothing');
+    const out: FlowRecord[] = [];
+    const b = FlowEngine.restore(a.image, { partialEveryS: 1, onFlow: (r) => out.push(r) });
+    assert.equal(out.length, 0);
+    assert.deepEqual(b.stats, a.engine.stats);
+    assert.equal(b.now, a.engine.now);
+    assert.equal(b.stats.flows_live, 4);
+    // A packet of an open flow joins it; a new flow gets the next id.
+    b.packet(tcp(1600 * 1000, SERVER, CLIENT, ACK, 100));
+    assert.equal(b.forward, false);
+    b.packet(udp(1700 * 1000, [ip4(10, 9, 9, 9), 1], SERVER));
+    b.flushAll();
+    const tcpFlow = out.find((r) => r.protocol === 6 && !r.partial)!;
+    assert.deepEqual(
+      brief(tcpFlow),
+      clientFlow({ id: 1, fwd: [2, 60 + 354], bwd: [2, 60 + 154], first: 0, last: ms(1600), end: 'end' }),
+    );
+    assert.equal(Math.max(...out.map((r) => r.flow_id)), 5);
+    // A Buffer at an offset inside a larger allocation reads the same.
+    const pool = Buffer.alloc(a.image.length + 13);
+    pool.set(a.image, 13);
+    assert.ok(
+      Buffer.from(FlowEngine.restore(pool.subarray(13), { partialEveryS: 1, onFlow: () => {} }).snapshot()).equals(
+        Buffer.from(a.image),
+      ),
+    );
+  });
+
+  it('holds only live flows: an empty engine is header only, size grows per flow', () => {
+    const empty = new FlowEngine({ onFlow: () => {} }).snapshot();
+    const { engine, image } = busy({ partialEveryS: 0 });
+    const perFlow = (image.length - empty.length) / engine.stats.flows_live;
+    assert.ok(Number.isInteger(perFlow) && perFlow > 300 && perFlow <= 400, `${perFlow} bytes a flow`);
+    assert.ok(empty.length < 200);
+  });
+
+  it('refuses other settings, naming what differs', () => {
+    const { image } = busy();
+    assert.throws(
+      () => FlowEngine.restore(image, { partialEveryS: 1, features: 'cic', onFlow: () => {} }),
+      isSnapshotError(/features corrected \(snapshot\) vs cic/),
+    );
+    assert.throws(
+      () => FlowEngine.restore(image, { partialEveryS: 1, preset: 'zeek', onFlow: () => {} }),
+      isSnapshotError(/idleTcpS 120 \(snapshot\) vs 300.*lingerS 1 \(snapshot\) vs 5/),
+    );
+    assert.throws(
+      () => FlowEngine.restore(image, { partialEveryS: 1, timeouts: { activityS: 6 }, onFlow: () => {} }),
+      isSnapshotError(/activityS 5 \(snapshot\) vs 6/),
+    );
+    assert.throws(
+      () => FlowEngine.restore(image, { onFlow: () => {} }),
+      isSnapshotError(/partialEveryS 1 \(snapshot\) vs 0/),
+    );
+    // The same timeouts spelt out instead of a preset name are the same settings.
+    FlowEngine.restore(image, { preset: 'zeek', timeouts: FLOW_PRESETS.nfstream, partialEveryS: 1, onFlow: () => {} });
+    // Bad options are the constructor's errors.
+    assert.throws(() => FlowEngine.restore(image, { preset: 'nope', onFlow: () => {} }), /unknown flow preset/);
+  });
+
+  it('refuses truncated, corrupt and foreign bytes without crashing', () => {
+    const { image } = busy();
+    const opts = { partialEveryS: 1, onFlow: () => assert.fail('nothing may be emitted') };
+    for (let n = 0; n < image.length; n += n < 200 ? 1 : 37) {
+      assert.throws(() => FlowEngine.restore(image.subarray(0, n), opts), isSnapshotError(/truncated|corrupt|magic/));
+    }
+    for (let i = 0; i < image.length; i += 3) {
+      const b = image.slice();
+      b[i]! ^= 1 << (i % 8);
+      assert.throws(() => FlowEngine.restore(b, opts), isSnapshotError(/./), `bit flipped in byte ${i}`);
+    }
+    const longer = new Uint8Array(image.length + 8);
+    longer.set(image);
+    assert.throws(() => FlowEngine.restore(longer, opts), isSnapshotError(/corrupt/));
+    assert.throws(
+      () => FlowEngine.restore(Buffer.from('{"not":"a snapshot"}'.repeat(10)), opts),
+      isSnapshotError(/bad magic/),
+    );
+    assert.throws(() => FlowEngine.restore('PCSF' as unknown as Uint8Array, opts), isSnapshotError(/Uint8Array/));
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setUint16(4, 9, true)),
+          opts,
+        ),
+      isSnapshotError(/format 9, this pcapstream reads format 1/),
+    );
+  });
+
+  it('checks counts, keys and values before allocating, even under a valid checksum', () => {
+    const { engine, image } = busy();
+    const opts = { partialEveryS: 1, onFlow: () => assert.fail('nothing may be emitted') };
+    const header = image.length - 4 - engine.stats.flows_live * new DataView(image.buffer).getUint32(100, true);
+    assert.equal(header, 168);
+    // A huge flow count: refused at once by the length check (no 4-billion-flow table).
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setUint32(104, 0xffffffff, true)),
+          opts,
+        ),
+      isSnapshotError(/corrupt: \d+ bytes for 4294967295 flows/),
+    );
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setUint32(100, 1, true)),
+          opts,
+        ),
+      isSnapshotError(/corrupt/),
+    );
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setFloat64(88, Number.NaN, true)),
+          opts,
+        ),
+      isSnapshotError(/bad clock, flow id or counters/),
+    );
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setFloat64(112 + 3 * 8, 5, true)),
+          opts,
+        ),
+      isSnapshotError(/bad clock, flow id or counters/),
+      'flows_live must match the records',
+    );
+    const flowBytes = new DataView(image.buffer).getUint32(100, true);
+    // The second flow's key made equal to the first's.
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (_, b) => b.copyWithin(header + flowBytes, header, header + 40)),
+          opts,
+        ),
+      isSnapshotError(/flow 1 repeats the key of another/),
+    );
+    // A dead state word, an unknown IP version.
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setUint32(header + 40, 0, true)),
+          opts,
+        ),
+      isSnapshotError(/flow 0 has an invalid key or state/),
+    );
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (dv) => dv.setUint32(header, 0x511, true)),
+          opts,
+        ),
+      isSnapshotError(/flow 0 has an invalid key or state/),
+    );
+    assert.throws(
+      () =>
+        FlowEngine.restore(
+          forged(image, (_, b) => (b[6] = 7)),
+          opts,
+        ),
+      isSnapshotError(/feature mode 7/),
+    );
+  });
+
+  it('holds every flow of the snapshot, then evicts down to a smaller cap', () => {
+    const { engine, image } = busy();
+    const live = engine.stats.flows_live;
+    const out: FlowRecord[] = [];
+    const b = FlowEngine.restore(image, { partialEveryS: 1, maxFlows: 2, onFlow: (r) => out.push(r) });
+    assert.equal(b.stats.flows_live, 2);
+    assert.equal(b.stats.flows_evicted, live - 2);
+    assert.deepEqual(
+      out.map((r) => r.end_reason),
+      new Array(live - 2).fill('evicted'),
+    );
+    // The cap holds from then on: a new flow evicts another.
+    b.packet(udp(2 * S, [ip4(10, 9, 9, 9), 1], SERVER));
+    assert.equal(b.stats.flows_live, 2);
+    assert.equal(b.stats.flows_evicted, live - 1);
+    // A larger cap keeps them all.
+    const c = FlowEngine.restore(image, { partialEveryS: 1, maxFlows: 1000, onFlow: () => assert.fail('evicted') });
+    assert.equal(c.stats.flows_live, live);
+  });
+
+  it('carries the restart index memory: the split run gives the uninterrupted uids', () => {
+    const packets = (): PacketContext[] => [
+      tcp(ms(5), CLIENT, SERVER, SYN),
+      tcp(ms(5), CLIENT, SERVER, FIN | ACK),
+      tcp(ms(5), CLIENT, SERVER, SYN),
+      tcp(ms(5), CLIENT, SERVER, FIN | ACK),
+      tcp(ms(5), CLIENT, SERVER, SYN),
+    ];
+    const whole = harness({ preset: 'cic' });
+    whole.feed(...packets());
+    whole.engine.flushAll();
+    const out: FlowRecord[] = [];
+    const a = new FlowEngine({ preset: 'cic', onFlow: (r) => out.push(r) });
+    const ps = packets();
+    for (const p of ps.slice(0, 2)) a.packet(p);
+    const b = FlowEngine.restore(a.snapshot(), { preset: 'cic', onFlow: (r) => out.push(r) });
+    for (const p of ps.slice(2)) b.packet(p);
+    b.flushAll();
+    assert.deepEqual(
+      out.map((r) => r.flow_uid),
+      whole.out.map((r) => r.flow_uid),
+    );
+    assert.equal(new Set(out.map((r) => r.flow_uid)).size, 3);
   });
 });

@@ -16,14 +16,22 @@
  * flow, no string or BigInt per packet. Expiry runs as a sweep over the slot columns once per
  * second of packet time (a sequential scan: ~1 ms per 100k flows), and lookups also check
  * the timeouts, so a packet after an idle gap always starts a new flow whatever the sweep did.
+ *
+ * Snapshots. `snapshot()` writes the engine's whole state (settings, clock, counters, and every
+ * live flow: key, state, columns, CIC accumulator record) as a binary image, and
+ * `FlowEngine.restore(image, options)` builds an engine that goes on from there, in this process
+ * or another: fed the rest of the packets, it emits exactly the records the first engine would
+ * have (see `snapshot()` for the format and its checks).
  */
 
+import { crc32 } from 'node:zlib';
+import { PipelineError } from '../core/errors.ts';
 import { LAYER_TCP, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
 import { formatIPv4, formatIPv6 } from '../decode/format.ts';
 import { CIC_FEATURES, CicAccumulator, type CicMode } from './cic-features.ts';
 import { communityId } from './community-id.ts';
-import { FLOW_KEY_WORDS, FlowKeyBuilder } from './flow-key.ts';
+import { FLOW_KEY_WORDS, FlowKeyBuilder, flowUid, hashKey } from './flow-key.ts';
 import { FlowTable } from './flow-table.ts';
 import { protocolName } from './protocols.ts';
 import type { FlowEndReason, FlowRecord } from './records.ts';
@@ -80,6 +88,12 @@ export interface FlowEngineOptions {
   /** Called when a flow starts and ends (for KPIs). */
   onFlowStart?: (tsUs: number) => void;
   onFlowEnd?: (tsUs: number) => void;
+  /**
+   * The caller drives the clock (`advanceClock`) and the sweeps (`sweep`) instead of the packet
+   * times: for an engine that sees one partition of an input whose sensor sends the input's
+   * clock along (see `roles/processor.ts`). Default false.
+   */
+  externalClock?: boolean;
 }
 
 /** Counters of the engine's work and of every loss. */
@@ -118,11 +132,96 @@ const TCP_BIT = layerBit(LAYER_TCP);
  */
 const STRIDE = 16;
 const W_STATE = 10;
-/** VLAN id + 1 in the low 13 bits, tunnel type index above. */
+/**
+ * VLAN id + 1 in the low 13 bits, tunnel type index in the next 4, and from bit 17 the flow's
+ * restart index (see `start`): how many earlier flows of the same key started at the same clock.
+ */
 const W_CONTEXT = 11;
+const CTX_RESTART_SHIFT = 17;
+// The tunnel index (TUNNEL_TYPES, or its length for others) must fit its 4 bits below the restart index.
+if (TUNNEL_TYPES.length > 0xf) throw new Error('too many tunnel types for the context word');
+const CTX_RESTART_MAX = 0x7fff;
+/** Flows remembered at once for restart indexes (see `retire`): bounds memory on degenerate input. */
+const RETIRED_MAX = 1 << 16;
 /** Doubles at word 12 and 14: index slot * 8 + 6 and + 7 in the 64-bit view. */
 const D_FWD_BYTES = 6;
 const D_BWD_BYTES = 7;
+
+// Snapshot image, little-endian (the flow records are copied in host order; see `snapshot()`).
+/** "PCSF" */
+const SNAP_MAGIC = [0x50, 0x43, 0x53, 0x46];
+/** Format version of the image; bumped on any change of the layout below. */
+const SNAP_VERSION = 1;
+/** Timeouts in the order they sit in the header (seconds, float64 each). */
+const SNAP_TIMEOUTS: readonly (keyof FlowTimeouts)[] = [
+  'idleTcpS',
+  'idleUdpS',
+  'idleOtherS',
+  'activeS',
+  'lingerS',
+  'activityS',
+];
+/** Counters in the order they sit in the header (float64 each). */
+const SNAP_STATS: readonly (keyof FlowEngineStats)[] = [
+  'packets_in_flows',
+  'packets_unflowed',
+  'flows_total',
+  'flows_live',
+  'flows_ended',
+  'partial_updates',
+  'flows_evicted',
+];
+const SNAP_FEATURES: readonly (CicMode | 'none')[] = ['none', 'corrected', 'cic'];
+const H_VERSION = 4;
+const H_FEATURES = 6;
+const H_TIMEOUTS = 8;
+const H_PARTIAL = H_TIMEOUTS + SNAP_TIMEOUTS.length * 8;
+const H_NOW = H_PARTIAL + 8;
+const H_PACKET_US = H_NOW + 8;
+const H_NEXT_SWEEP = H_PACKET_US + 8;
+const H_NEXT_ID = H_NEXT_SWEEP + 8;
+const H_RNG = H_NEXT_ID + 8;
+const H_FLOW_BYTES = H_RNG + 4;
+const H_COUNT = H_FLOW_BYTES + 4;
+const H_RETIRED = H_COUNT + 4;
+const H_STATS = H_RETIRED + 4;
+/** Header bytes; the flow records follow, then the retired keys, then a CRC-32 of everything before it. */
+const SNAP_HEADER = H_STATS + SNAP_STATS.length * 8;
+/** One retired key (see `retire`): key words, clock (f64), restart index. */
+const SNAP_RETIRED_BYTES = FLOW_KEY_WORDS * 4 + 8 + 4;
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+function snapshotError(message: string): PipelineError {
+  return new PipelineError('PCS_SNAPSHOT', message);
+}
+
+/** Options resolved and checked: what the constructor and `restore` both need. */
+interface EngineSettings {
+  timeouts: FlowTimeouts;
+  features: CicMode | 'none';
+  partialS: number;
+  maxFlows: number;
+}
+
+function resolveSettings(options: FlowEngineOptions): EngineSettings {
+  const presetName = options.preset ?? DEFAULT_PRESET;
+  const preset = FLOW_PRESETS[presetName];
+  if (preset === undefined) {
+    throw new RangeError(`unknown flow preset '${presetName}' (known: ${Object.keys(FLOW_PRESETS).join(', ')})`);
+  }
+  const t: FlowTimeouts = { ...preset, ...options.timeouts };
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || (v < 0 && !(k === 'lingerS' && v === -1))) {
+      throw new RangeError(`flow timeout ${k} must be a number >= 0, got ${String(v)}`);
+    }
+  }
+  const partial = options.partialEveryS ?? 0;
+  if (!(partial >= 0)) throw new RangeError(`partial update interval must be >= 0, got ${partial}`);
+  const maxFlows = options.maxFlows ?? DEFAULT_MAX_LIVE_FLOWS;
+  if (!Number.isInteger(maxFlows) || maxFlows < 1)
+    throw new RangeError(`max flows must be an integer >= 1, got ${maxFlows}`);
+  return { timeouts: t, features: options.features ?? 'corrected', partialS: partial, maxFlows };
+}
 
 /** Packets between checks of the clock for the expiry sweep. */
 const SWEEP_EVERY_US = 1_000_000;
@@ -158,6 +257,7 @@ export class FlowEngine {
    */
   private readonly ownLast: boolean;
   private readonly onFlow: (rec: FlowRecord) => void;
+  private readonly externalClock: boolean;
   private readonly onFlowStart: ((tsUs: number) => void) | null;
   private readonly onFlowEnd: ((tsUs: number) => void) | null;
   private readonly idleTcpUs: number;
@@ -179,20 +279,23 @@ export class FlowEngine {
   private fwdPkts = new Uint32Array(0);
   private bwdPkts = new Uint32Array(0);
   private flowId = new Uint32Array(0);
+  /** Engine clock minus packet time at the flow's first packet, µs (0 unless it came late), saturated. */
+  private lateUs = new Uint32Array(0);
+  /**
+   * Flows that ended in the clock tick they started in, by key: the next flow of such a key in
+   * the same tick gets the next restart index, so its uid differs (same key, same start time).
+   * Entries of past ticks are dropped by the sweep.
+   */
+  private retired = new Map<string, { key: Uint32Array; clock: number; restart: number }>();
   private columnBytes = 0;
+  /** The per-slot columns in use, in snapshot order (set by `allocate`). */
+  private f64Columns: Float64Array[] = [];
+  private u32Columns: Uint32Array[] = [];
+  private readonly partialS: number;
 
   constructor(options: FlowEngineOptions) {
-    const presetName = options.preset ?? DEFAULT_PRESET;
-    const preset = FLOW_PRESETS[presetName];
-    if (preset === undefined) {
-      throw new RangeError(`unknown flow preset '${presetName}' (known: ${Object.keys(FLOW_PRESETS).join(', ')})`);
-    }
-    const t: FlowTimeouts = { ...preset, ...options.timeouts };
-    for (const [k, v] of Object.entries(t)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || (v < 0 && !(k === 'lingerS' && v === -1))) {
-        throw new RangeError(`flow timeout ${k} must be a number >= 0, got ${String(v)}`);
-      }
-    }
+    const settings = resolveSettings(options);
+    const t = settings.timeouts;
     this.timeouts = t;
     // An idle timeout of 0 means "never" (a flow then ends only on FIN/RST, active timeout or eviction).
     const us = (s: number): number => (s > 0 ? Math.round(s * 1e6) : Number.POSITIVE_INFINITY);
@@ -201,23 +304,21 @@ export class FlowEngine {
     this.idleOtherUs = us(t.idleOtherS);
     this.activeUs = us(t.activeS);
     this.lingerUs = t.lingerS < 0 ? -1 : Math.round(t.lingerS * 1e6);
-    const partial = options.partialEveryS ?? 0;
-    if (!(partial >= 0)) throw new RangeError(`partial update interval must be >= 0, got ${partial}`);
-    this.partialUs = us(partial);
-    const maxFlows = options.maxFlows ?? DEFAULT_MAX_LIVE_FLOWS;
-    if (!Number.isInteger(maxFlows) || maxFlows < 1)
-      throw new RangeError(`max flows must be an integer >= 1, got ${maxFlows}`);
+    this.partialS = settings.partialS;
+    this.partialUs = us(settings.partialS);
+    const maxFlows = settings.maxFlows;
     // Sized for the cap once: no rehash pauses, and the index is part of the fixed base.
     this.table = new FlowTable(maxFlows, maxFlows, STRIDE - FLOW_KEY_WORDS);
     this.table.prefault();
     this.kb.icmpEchoIds = true;
-    this.featureMode = options.features ?? 'corrected';
+    this.featureMode = settings.features;
     this.cic =
       this.featureMode === 'none'
         ? null
         : new CicAccumulator({ mode: this.featureMode, activityTimeoutUs: Math.round(t.activityS * 1e6) });
     this.ownLast = this.cic === null || this.cic.mode === 'cic';
     this.onFlow = options.onFlow;
+    this.externalClock = options.externalClock === true;
     this.onFlowStart = options.onFlowStart ?? null;
     this.onFlowEnd = options.onFlowEnd ?? null;
     this.allocate(this.table.slotCapacity);
@@ -236,7 +337,7 @@ export class FlowEngine {
   packet(p: PacketContext): number {
     const ts = p.tsSec * 1e6 + Math.floor(p.tsNanos / 1000);
     this.packetUs = ts;
-    if (ts > this.now) {
+    if (ts > this.now && !this.externalClock) {
       this.now = ts;
       if (ts >= this.nextSweep) this.sweep(ts);
     }
@@ -261,6 +362,7 @@ export class FlowEngine {
       if (reason !== null) {
         // The new flow reuses the slot (same key); `start` counts it live again.
         this.emit(slot, reason, false);
+        this.retire(slot);
         this.stats.flows_ended++;
         this.stats.flows_live--;
         this.onFlowEnd?.(ts);
@@ -355,7 +457,19 @@ export class FlowEngine {
       tunnel = TUNNEL_TYPES.indexOf(p.tunnel.type);
       if (tunnel < 0) tunnel = TUNNEL_TYPES.length;
     }
-    this.table.words[slot * STRIDE + W_CONTEXT] = vlan | (tunnel << 13);
+    // Two flows of one key with the same start time (coarse or repeated timestamps) must still
+    // get different uids: the later one takes the next restart index.
+    let restart = 0;
+    if (this.retired.size > 0) {
+      const k = this.retiredKey(slot);
+      const r = this.retired.get(k);
+      if (r !== undefined && r.clock === this.now) {
+        restart = Math.min(r.restart + 1, CTX_RESTART_MAX);
+        this.retired.delete(k);
+      }
+    }
+    this.table.words[slot * STRIDE + W_CONTEXT] = vlan | (tunnel << 13) | (restart << CTX_RESTART_SHIFT);
+    this.lateUs[slot] = Math.min(this.now - ts, 0xffffffff);
     this.flowId[slot] = this.nextId++;
     this.stats.flows_total++;
     this.stats.flows_live++;
@@ -364,13 +478,38 @@ export class FlowEngine {
   }
 
   /** End the flow in `slot` now: emit its record and free the slot. */
-  private end(slot: number, reason: FlowEndReason, ts: number): void {
+  private end(slot: number, reason: FlowEndReason, ts: number, retire = true): void {
     this.emit(slot, reason, false);
+    if (retire) this.retire(slot);
     this.table.words[slot * STRIDE + W_STATE] = 0;
     this.table.remove(slot);
     this.stats.flows_live--;
     this.stats.flows_ended++;
     this.onFlowEnd?.(ts);
+  }
+
+  /**
+   * Remember the ending flow in `slot` when it started at the current clock: a flow of the same
+   * key starting in this tick must take the next restart index. (With ordered timestamps that
+   * happens only to flows ended within the microsecond they began, so the map stays tiny.)
+   */
+  private retire(slot: number): void {
+    const clock = this.firstOf(slot) + this.lateUs[slot]!;
+    if (clock !== this.now || this.retired.size >= RETIRED_MAX) return;
+    const o = slot * STRIDE;
+    this.retired.set(this.retiredKey(slot), {
+      key: this.table.words.slice(o, o + FLOW_KEY_WORDS),
+      clock,
+      restart: this.table.words[o + W_CONTEXT]! >>> CTX_RESTART_SHIFT,
+    });
+  }
+
+  private retiredKey(slot: number): string {
+    const o = slot * STRIDE;
+    const w = this.table.words;
+    let k = '';
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) k += `${w[o + i]},`;
+    return k;
   }
 
   private emit(slot: number, reason: FlowEndReason, partial: boolean): void {
@@ -429,6 +568,7 @@ export class FlowEngine {
     const cic = this.cic;
     return {
       flow_id: this.flowId[slot]!,
+      flow_uid: flowUid(t.words, slot * STRIDE, ctx, first, this.lateUs[slot]!),
       community_id: communityId(v === 4 ? 4 : 6, initA ? a : b, initA ? b : a, protocol, srcPort, dstPort),
       first_seen_us: first,
       last_seen_us: last,
@@ -441,7 +581,7 @@ export class FlowEngine {
       dest_ip: dstIp,
       dest_port: dstPort,
       vlan_id: (ctx & 0x1fff) - 1,
-      tunnel_type: TUNNEL_TYPES[ctx >>> 13] ?? 'other',
+      tunnel_type: TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other',
       fwd_packets: cic === null ? this.fwdPkts[slot]! : cic.fwdPackets(slot),
       bwd_packets: cic === null ? this.bwdPkts[slot]! : cic.bwdPackets(slot),
       fwd_bytes: this.table.words64[slot * 8 + D_FWD_BYTES]!,
@@ -457,11 +597,23 @@ export class FlowEngine {
   }
 
   /**
+   * Move the clock to `nowUs` if that is later (with `externalClock`; it never sweeps by itself).
+   * @example
+   * engine.advanceClock(tsUs + lateUs); engine.packet(p);
+   */
+  advanceClock(nowUs: number): void {
+    if (nowUs > this.now) this.now = nowUs;
+  }
+
+  /**
    * End flows whose time is up at packet time `now`, and publish due partial updates.
    * Runs by itself once per second of packet time; callers may run it when input pauses.
    */
   sweep(now: number): void {
     this.nextSweep = now + SWEEP_EVERY_US;
+    if (this.retired.size > 0) {
+      for (const [k, r] of this.retired) if (r.clock < now) this.retired.delete(k);
+    }
     const hw = this.table.highWater;
     const words = this.table.words;
     const partialUs = this.partialUs;
@@ -501,8 +653,237 @@ export class FlowEngine {
   flushAll(reason: FlowEndReason = 'end'): void {
     const hw = this.table.highWater;
     for (let s = 0; s < hw; s++) {
-      if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) this.end(s, reason, this.now);
+      // Not remembered for restart indexes: the input is over (and there may be many).
+      if ((this.table.words[s * STRIDE + W_STATE]! & ST_LIVE) !== 0) this.end(s, reason, this.now, false);
     }
+  }
+
+  /**
+   * The engine's state as a binary image, for `FlowEngine.restore` in this or another process.
+   * Records already emitted are not in it; nothing is emitted, and the engine goes on unchanged.
+   *
+   * Layout (little-endian): magic `PCSF`, format version (u16), feature mode (u8), a zero byte;
+   * the six timeouts and the partial interval in seconds (f64); packet clock, last packet time,
+   * next sweep time (µs) and next flow id (f64); the eviction sampler's state, bytes per flow
+   * record, the live flow count and the retired key count (u32); the `stats` counters (f64). Then
+   * one fixed-size record per live flow, in slot order: the table's 16 words (key, state, context,
+   * byte counters), the engine's columns in use (times, payload sums, report time: f64; flow id,
+   * lateness, packet counts: u32) and the CIC accumulator's record. Then the keys remembered for
+   * restart indexes (key words, clock, index: a handful at most, see `retire`). Last, a CRC-32 of
+   * all the bytes before it. Only live flows are written: the size is proportional to them,
+   * 384 bytes a flow with `corrected` features, 304 with `cic` and 112 without (8 more with partial
+   * updates).
+   *
+   * Flow records and the accumulator's are copied in host byte order, so images move between
+   * little-endian hosts only (every platform Node runs on but s390x; a big-endian host refuses).
+   * @example
+   * const image = engine.snapshot(); // commit it with the input offset it belongs to
+   * const next = FlowEngine.restore(image, { features: 'corrected', onFlow });
+   */
+  snapshot(): Uint8Array {
+    if (!HOST_LITTLE_ENDIAN) throw snapshotError('flow engine snapshots need a little-endian host');
+    const t = this.table;
+    const count = t.size;
+    const flowBytes = this.snapshotFlowBytes();
+    const retired = this.retired.size;
+    const out = new Uint8Array(SNAP_HEADER + count * flowBytes + retired * SNAP_RETIRED_BYTES + 4);
+    const dv = new DataView(out.buffer);
+    out.set(SNAP_MAGIC, 0);
+    dv.setUint16(H_VERSION, SNAP_VERSION, true);
+    out[H_FEATURES] = SNAP_FEATURES.indexOf(this.featureMode);
+    for (const [i, k] of SNAP_TIMEOUTS.entries()) dv.setFloat64(H_TIMEOUTS + i * 8, this.timeouts[k], true);
+    dv.setFloat64(H_PARTIAL, this.partialS, true);
+    dv.setFloat64(H_NOW, this.now, true);
+    dv.setFloat64(H_PACKET_US, this.packetUs, true);
+    dv.setFloat64(H_NEXT_SWEEP, this.nextSweep, true);
+    dv.setFloat64(H_NEXT_ID, this.nextId, true);
+    dv.setUint32(H_RNG, this.rng, true);
+    dv.setUint32(H_FLOW_BYTES, flowBytes, true);
+    dv.setUint32(H_COUNT, count, true);
+    dv.setUint32(H_RETIRED, retired, true);
+    for (const [i, k] of SNAP_STATS.entries()) dv.setFloat64(H_STATS + i * 8, this.stats[k], true);
+    const words = new Uint8Array(t.words.buffer, t.words.byteOffset, t.words.byteLength);
+    const f64s = this.f64Columns;
+    const u32s = this.u32Columns;
+    const cic = this.cic;
+    let at = SNAP_HEADER;
+    let n = 0;
+    for (let s = 0; s < t.highWater; s++) {
+      if ((t.words[s * STRIDE + W_STATE]! & ST_LIVE) === 0) continue;
+      if (n++ === count) throw new Error('flow table holds more live slots than keys');
+      out.set(words.subarray(s * STRIDE * 4, (s + 1) * STRIDE * 4), at);
+      at += STRIDE * 4;
+      for (const c of f64s) {
+        dv.setFloat64(at, c[s]!, true);
+        at += 8;
+      }
+      for (const c of u32s) {
+        dv.setUint32(at, c[s]!, true);
+        at += 4;
+      }
+      if (cic !== null) {
+        cic.saveSlot(s, out, at);
+        at += cic.bytesPerFlow;
+      }
+    }
+    if (n !== count) throw new Error(`flow table holds ${count} keys but ${n} live slots`);
+    for (const r of this.retired.values()) {
+      for (let i = 0; i < FLOW_KEY_WORDS; i++) dv.setUint32(at + i * 4, r.key[i]!, true);
+      dv.setFloat64(at + FLOW_KEY_WORDS * 4, r.clock, true);
+      dv.setUint32(at + FLOW_KEY_WORDS * 4 + 8, r.restart, true);
+      at += SNAP_RETIRED_BYTES;
+    }
+    dv.setUint32(at, crc32(out.subarray(0, at)), true);
+    return out;
+  }
+
+  /** Bytes of one flow record in a snapshot of this engine. */
+  private snapshotFlowBytes(): number {
+    return STRIDE * 4 + this.f64Columns.length * 8 + this.u32Columns.length * 4 + (this.cic?.bytesPerFlow ?? 0);
+  }
+
+  /**
+   * A new engine that continues from `image` (written by `snapshot()`, in any process): the same
+   * live flows, clock, flow ids and counters, with the listeners of `options`. Fed the packets
+   * that followed the snapshot, it emits exactly the records the snapshotted engine would have.
+   *
+   * `options` must give the settings the snapshot was taken with (timeouts after the preset and
+   * overrides, feature mode, partial interval); `maxFlows` may differ. The table is sized for the
+   * larger of the snapshot's flows and `maxFlows`; when the snapshot holds more flows than
+   * `maxFlows`, the least recently seen of sampled ones are evicted at once (emitted through
+   * `onFlow` with reason `evicted`) until the cap holds.
+   *
+   * Throws `PipelineError('PCS_SNAPSHOT')` for settings that differ from the snapshot's, and for
+   * an image that is not a snapshot, has another format version, is truncated or corrupt (its
+   * CRC-32, lengths, counts and flow keys are checked before anything is allocated or emitted).
+   * Invalid `options` throw the constructor's RangeError.
+   * @example
+   * const engine = FlowEngine.restore(image, { preset: 'nfstream', features: 'corrected', onFlow });
+   * for (const p of packetsAfterTheSnapshot) engine.packet(p);
+   */
+  static restore(image: Uint8Array, options: FlowEngineOptions): FlowEngine {
+    if (!HOST_LITTLE_ENDIAN) throw snapshotError('flow engine snapshots need a little-endian host');
+    if (!(image instanceof Uint8Array)) throw snapshotError('a flow engine snapshot must be a Uint8Array');
+    const len = image.length;
+    if (len < SNAP_HEADER + 4) {
+      throw snapshotError(`flow engine snapshot truncated: ${len} bytes, the header alone takes ${SNAP_HEADER + 4}`);
+    }
+    if (SNAP_MAGIC.some((b, i) => image[i] !== b)) throw snapshotError('not a flow engine snapshot (bad magic)');
+    const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const version = dv.getUint16(H_VERSION, true);
+    if (version !== SNAP_VERSION) {
+      throw snapshotError(`flow engine snapshot format ${version}, this pcapstream reads format ${SNAP_VERSION}`);
+    }
+    const flowBytes = dv.getUint32(H_FLOW_BYTES, true);
+    const count = dv.getUint32(H_COUNT, true);
+    const retired = dv.getUint32(H_RETIRED, true);
+    if (
+      flowBytes < STRIDE * 4 ||
+      retired > RETIRED_MAX ||
+      SNAP_HEADER + count * flowBytes + retired * SNAP_RETIRED_BYTES + 4 !== len
+    ) {
+      throw snapshotError(
+        `flow engine snapshot truncated or corrupt: ${len} bytes for ${count} flows of ${flowBytes} bytes and ${retired} retired keys`,
+      );
+    }
+    if (dv.getUint32(len - 4, true) !== crc32(image.subarray(0, len - 4))) {
+      throw snapshotError('flow engine snapshot corrupt: checksum mismatch');
+    }
+    const settings = resolveSettings(options);
+    const differ: string[] = [];
+    const features = SNAP_FEATURES[image[H_FEATURES]!];
+    if (features === undefined) throw snapshotError(`flow engine snapshot corrupt: feature mode ${image[H_FEATURES]}`);
+    if (features !== settings.features) differ.push(`features ${features} (snapshot) vs ${settings.features}`);
+    SNAP_TIMEOUTS.forEach((k, i) => {
+      const v = dv.getFloat64(H_TIMEOUTS + i * 8, true);
+      if (!Object.is(v, settings.timeouts[k])) differ.push(`${k} ${v} (snapshot) vs ${settings.timeouts[k]}`);
+    });
+    const partial = dv.getFloat64(H_PARTIAL, true);
+    if (!Object.is(partial, settings.partialS))
+      differ.push(`partialEveryS ${partial} (snapshot) vs ${settings.partialS}`);
+    if (differ.length > 0) {
+      throw snapshotError(`flow engine settings differ from the snapshot's: ${differ.join(', ')}`);
+    }
+    const now = dv.getFloat64(H_NOW, true);
+    const packetUs = dv.getFloat64(H_PACKET_US, true);
+    const nextSweep = dv.getFloat64(H_NEXT_SWEEP, true);
+    const nextId = dv.getFloat64(H_NEXT_ID, true);
+    const stats = SNAP_STATS.map((_, i) => dv.getFloat64(H_STATS + i * 8, true));
+    if (
+      ![now, packetUs, nextSweep].every(Number.isFinite) ||
+      !(Number.isSafeInteger(nextId) && nextId >= 1) ||
+      !stats.every((v) => Number.isSafeInteger(v) && v >= 0) ||
+      stats[SNAP_STATS.indexOf('flows_live')] !== count
+    ) {
+      throw snapshotError('flow engine snapshot corrupt: bad clock, flow id or counters');
+    }
+    // Room for every flow of the snapshot; the cap is restored (evicting) once they are in.
+    const engine = new FlowEngine({ ...options, maxFlows: Math.max(count, settings.maxFlows) });
+    if (engine.snapshotFlowBytes() !== flowBytes) {
+      throw snapshotError(
+        `flow engine snapshot corrupt: ${flowBytes} bytes per flow, expected ${engine.snapshotFlowBytes()}`,
+      );
+    }
+    let at = engine.load(image, dv, count);
+    for (let i = 0; i < retired; i++, at += SNAP_RETIRED_BYTES) {
+      const key = new Uint32Array(FLOW_KEY_WORDS);
+      for (let w = 0; w < FLOW_KEY_WORDS; w++) key[w] = dv.getUint32(at + w * 4, true);
+      const clock = dv.getFloat64(at + FLOW_KEY_WORDS * 4, true);
+      const restart = dv.getUint32(at + FLOW_KEY_WORDS * 4 + 8, true);
+      if (!Number.isFinite(clock) || restart > CTX_RESTART_MAX) {
+        throw snapshotError(`flow engine snapshot corrupt: retired key ${i} is invalid`);
+      }
+      engine.retired.set(`${key.join(',')},`, { key, clock, restart });
+    }
+    if (engine.retired.size !== retired) throw snapshotError('flow engine snapshot corrupt: a retired key repeats');
+    engine.now = now;
+    engine.packetUs = packetUs;
+    engine.nextSweep = nextSweep;
+    engine.nextId = nextId;
+    engine.rng = dv.getUint32(H_RNG, true);
+    SNAP_STATS.forEach((k, i) => {
+      engine.stats[k] = stats[i]!;
+    });
+    while (engine.table.size > settings.maxFlows) engine.evictOne();
+    engine.table.maxFlows = settings.maxFlows;
+    return engine;
+  }
+
+  /** Insert the snapshot's `count` flows into this fresh engine, in slots 0 .. count-1; returns the offset after them. */
+  private load(image: Uint8Array, dv: DataView, count: number): number {
+    const t = this.table;
+    const key = new Uint32Array(FLOW_KEY_WORDS);
+    const words = new Uint8Array(t.words.buffer, t.words.byteOffset, t.words.byteLength);
+    const f64s = this.f64Columns;
+    const u32s = this.u32Columns;
+    const cic = this.cic;
+    let at = SNAP_HEADER;
+    for (let i = 0; i < count; i++) {
+      for (let w = 0; w < FLOW_KEY_WORDS; w++) key[w] = dv.getUint32(at + w * 4, true);
+      const v = key[0]! >>> 8;
+      const v4Padding = key[2]! | key[3]! | key[4]! | key[6]! | key[7]! | key[8]!;
+      const state = dv.getUint32(at + W_STATE * 4, true);
+      if ((state & ST_LIVE) === 0 || !(v === 6 || (v === 4 && v4Padding === 0))) {
+        throw snapshotError(`flow engine snapshot corrupt: flow ${i} has an invalid key or state`);
+      }
+      const slot = t.findOrInsert(key, hashKey(key));
+      if (slot !== i) throw snapshotError(`flow engine snapshot corrupt: flow ${i} repeats the key of another`);
+      words.set(image.subarray(at, at + STRIDE * 4), slot * STRIDE * 4);
+      at += STRIDE * 4;
+      for (const c of f64s) {
+        c[slot] = dv.getFloat64(at, true);
+        at += 8;
+      }
+      for (const c of u32s) {
+        c[slot] = dv.getUint32(at, true);
+        at += 4;
+      }
+      if (cic !== null) {
+        cic.loadSlot(slot, image, at);
+        at += cic.bytesPerFlow;
+      }
+    }
+    return at;
   }
 
   // Times and counts live in the CIC accumulator when it runs (it needs them anyway); keeping a
@@ -565,10 +946,10 @@ export class FlowEngine {
    */
   private allocate(n: number): void {
     const own = this.cic === null;
-    // State, context and bytes live beside the key (STRIDE). Here: the flow id always; times,
+    // State, context and bytes live beside the key (STRIDE). Here: flow id and lateness always; times,
     // counts and payload sums only without CIC (the last-seen time also with `cic` features).
     const f64Cols = (own ? 3 : 0) + (this.ownLast ? 1 : 0) + (this.partialUs === Number.POSITIVE_INFINITY ? 0 : 1);
-    const u32Cols = 1 + (own ? 2 : 0);
+    const u32Cols = 2 + (own ? 2 : 0);
     const width = f64Cols * 8 + u32Cols * 4;
     const buf = new ArrayBuffer(n * width);
     let off = 0;
@@ -591,9 +972,18 @@ export class FlowEngine {
     // Without partial updates the report time is never read.
     this.reportTs = this.partialUs === Number.POSITIVE_INFINITY ? new Float64Array(1) : f64();
     this.flowId = u32();
+    this.lateUs = u32();
     this.fwdPkts = own ? u32() : none32;
     this.bwdPkts = own ? u32() : none32;
     this.columnBytes = width;
+    const partial = this.partialUs !== Number.POSITIVE_INFINITY;
+    this.f64Columns = [
+      ...(own ? [this.firstTs] : []),
+      ...(this.ownLast ? [this.lastTs] : []),
+      ...(own ? [this.fwdPayload, this.bwdPayload] : []),
+      ...(partial ? [this.reportTs] : []),
+    ];
+    this.u32Columns = [this.flowId, this.lateUs, ...(own ? [this.fwdPkts, this.bwdPkts] : [])];
     this.cic?.ensureCapacity(n);
   }
 }

@@ -21,7 +21,11 @@ export class FlowTable {
   highWater = 0;
   /** Keys refused because the table was full. */
   refused = 0;
-  readonly maxFlows: number;
+  /**
+   * Keys beyond this many are refused. Writable so an owner can admit more keys for a while
+   * (a restored flow engine holds every flow of its snapshot, then evicts down to its cap).
+   */
+  maxFlows: number;
   /**
    * Per slot, `stride` words: the key, then `extraWords` words the owner may use (kept in the
    * same cache line as the key, so a lookup also brings the owner's hottest state).

@@ -30,6 +30,13 @@ export type FlowEndReason =
 export interface FlowRecord {
   /** Sequence number of the flow within the run; partial updates repeat it. */
   flow_id: number;
+  /**
+   * Stable id of the flow: 16 lowercase hex digits (64 bits) hashed with a fixed seed from the
+   * flow's key (addresses, ports or ICMP echo id, protocol, VLAN and tunnel) and `first_seen_us`.
+   * Every process and engine computes the same id for the same flow, so a record delivered twice
+   * (after a restart from a snapshot) can be recognised; partial updates repeat it.
+   */
+  flow_uid: string;
   /** Community ID v1 (`1:` + base64 SHA-1), seed 0. */
   community_id: string;
   /** First and last packet time, microseconds since the Unix epoch. */

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { anomaly, flowRecord, metricWindow, T0, tempStore } from '../../test/helpers/store-records.ts';
 import { isPipelineError } from '../core/errors.ts';
 import type { FlowRecord } from '../flow/records.ts';
-import { openDuckDBStore } from '../sinks/db/duckdb-store.ts';
+import { openDuckDBStore, SCHEMA_VERSION } from '../sinks/db/duckdb-store.ts';
 import { FLOW_SCALAR_COLUMNS } from '../sinks/flow-format.ts';
 import { ReadModel } from './read-model.ts';
 
@@ -300,7 +300,7 @@ describe('ReadModel.query', () => {
       'WITH t AS (SELECT protocol_name, count(*) AS c FROM flows_latest GROUP BY 1) SELECT sum(c) AS total FROM t',
     );
     assert.deepEqual(cte, { columns: ['total'], rows: [[n]], truncated: false });
-    assert.deepEqual((await rm.query('FROM meta SELECT schema_version')).rows, [[1]]);
+    assert.deepEqual((await rm.query('FROM meta SELECT schema_version')).rows, [[SCHEMA_VERSION]]);
     assert.deepEqual((await rm.query('VALUES (1, 2)')).rows, [[1, 2]]);
     const desc = await rm.query('DESCRIBE flows');
     assert.equal(desc.columns[0], 'column_name');

@@ -11,6 +11,7 @@ import type { FlowRecord } from '../flow/records.ts';
 /** Scalar columns of a flow record, in output order (features follow, named by CIC_FEATURES). */
 export const FLOW_SCALAR_COLUMNS = [
   'flow_id',
+  'flow_uid',
   'community_id',
   'first_seen_us',
   'last_seen_us',

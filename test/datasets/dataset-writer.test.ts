@@ -12,6 +12,7 @@ import { isPipelineError } from '../../src/core/errors.ts';
 import { CIC_FEATURE_COUNT, CIC_FEATURES, CIC_HEADER, cicCsvHeader, cicCsvRow } from '../../src/flow/cic-features.ts';
 import type { FlowRecord } from '../../src/flow/records.ts';
 import {
+  DATASET_SCHEMA_VERSION,
   type DatasetManifest,
   datasetColumns,
   openDatasetWriter,
@@ -41,6 +42,7 @@ function makeRecord(id: number, r: () => number): FlowRecord {
   const protocol = [6, 17, 1, 58][Math.floor(r() * 4)]!;
   return {
     flow_id: id,
+    flow_uid: Array.from({ length: 16 }, () => Math.floor(r() * 16).toString(16)).join(''),
     community_id: `1:${Buffer.from(Array.from({ length: 20 }, () => Math.floor(r() * 256))).toString('base64')}`,
     first_seen_us: first,
     last_seen_us: first + duration,
@@ -315,7 +317,7 @@ describe('dataset writer', () => {
 
     const m = await readManifest(dir);
     assert.equal(m.kind, 'pcapstream-flow-dataset');
-    assert.equal(m.schema_version, 1);
+    assert.equal(m.schema_version, DATASET_SCHEMA_VERSION);
     assert.equal(m.format, 'snake');
     assert.equal(m.features, null);
     assert.equal(m.label, null);

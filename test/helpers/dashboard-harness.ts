@@ -20,6 +20,7 @@ export function fakeFlow(i: number): FlowRow {
   const first = T0_US + i * 100_000;
   return {
     flow_id: i + 1,
+    flow_uid: (0xf10 + i).toString(16).padStart(16, '0'),
     community_id: `1:fake${i}=`,
     first_seen_us: first,
     last_seen_us: first + 50_000,

@@ -36,6 +36,7 @@ export function flowRecord(id: number, seed = 1, opts: { features?: boolean; par
   }
   return {
     flow_id: id,
+    flow_uid: `${seed.toString(16).padStart(8, '0')}${id.toString(16).padStart(8, '0')}`,
     community_id: `1:${Buffer.from(`flow-${seed}-${id}-community`).toString('base64').slice(0, 27)}=`,
     first_seen_us: first,
     last_seen_us: first + duration,

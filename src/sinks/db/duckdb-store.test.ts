@@ -20,8 +20,9 @@ import {
 } from '../../core/layers.ts';
 import { PacketContext } from '../../core/packet.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
+import { ReadModel } from '../../query/read-model.ts';
 import { openDuckDBStore, SCHEMA_VERSION } from './duckdb-store.ts';
-import { FLOWS_TABLE } from './schema.ts';
+import { FLOWS_TABLE, schemaDDL } from './schema.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -297,7 +298,71 @@ describe('DuckDBStore', () => {
     const path = temp();
     await (await openDuckDBStore({ path })).close();
     await runSql(path, 'UPDATE meta SET schema_version = 99');
-    await assert.rejects(openDuckDBStore({ path }), rejectsWith('PCS_STORE_OPEN', /schema version 99.*version 1/));
+    await assert.rejects(
+      openDuckDBStore({ path }),
+      rejectsWith('PCS_STORE_OPEN', new RegExp(`schema version 99.*version ${SCHEMA_VERSION};`)),
+    );
+  });
+
+  it('upgrades a version 1 store in place: flow_uid added, old rows kept, views and readers work', async () => {
+    const path = temp();
+    // Version 1 was this layout without flows.flow_uid (the one change since).
+    const v1 = schemaDDL().map((sql) => sql.replace(', flow_uid VARCHAR', ''));
+    assert.ok(!v1.join(';').includes('flow_uid') && schemaDDL().join(';').includes('flow_uid'));
+    const old = flowRecord(1);
+    const oldCols = FLOWS_TABLE.columns.filter(
+      (c) => c.name !== 'flow_uid' && !c.name.includes('seen') && c.name !== 'run_id',
+    );
+    await runSql(
+      path,
+      [
+        ...v1,
+        "INSERT INTO meta VALUES (1, TIMESTAMP '2025-01-01 00:00:00', 'pcapstream')",
+        "INSERT INTO runs VALUES (1, TIMESTAMP '2025-01-01 00:00:00', 'old')",
+        `INSERT INTO flows (run_id, flow_id, first_seen_us, last_seen_us, ${oldCols
+          .slice(1)
+          .map((c) => c.name)
+          .join(', ')}) ` +
+          `VALUES (1, 1, ${old.first_seen_us}, ${old.last_seen_us}, ${oldCols
+            .slice(1)
+            .map((c) => (c.type === 'VARCHAR' ? "'x'" : c.type === 'BOOLEAN' ? 'false' : '1'))
+            .join(', ')})`,
+      ].join(';\n'),
+    );
+    // A reader cannot upgrade (read-only): it says how.
+    await assert.rejects(ReadModel.open(path), rejectsWith('PCS_STORE_OPEN', /version 1, .*upgrades it in place/));
+    const store = await openDuckDBStore({ path, label: 'new' });
+    assert.equal(store.runId, 2);
+    store.addFlow(flowRecord(2));
+    await store.close();
+    assert.deepEqual(await readRows(path, 'SELECT schema_version FROM meta'), [{ schema_version: SCHEMA_VERSION }]);
+    const rows = await readRows(path, 'SELECT run_id, flow_id, flow_uid FROM flows_latest ORDER BY run_id');
+    assert.deepEqual(rows, [
+      { run_id: 1, flow_id: 1n, flow_uid: null },
+      { run_id: 2, flow_id: 2n, flow_uid: flowRecord(2).flow_uid },
+    ]);
+    // ALTER TABLE appends: the upgraded file keeps flow_uid last, and opens again as it is.
+    const cols = await readRows(path, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'flows'");
+    assert.equal(cols.at(-1)!.column_name, 'flow_uid');
+    const again = await openDuckDBStore({ path });
+    again.addFlow(flowRecord(3));
+    await again.close();
+    const rm = await ReadModel.open(path);
+    try {
+      const all = await rm.query('SELECT flow_id, flow_uid FROM flows_latest ORDER BY flow_id');
+      assert.deepEqual(all.rows, [
+        [1, null],
+        [2, flowRecord(2).flow_uid],
+        [3, flowRecord(3).flow_uid],
+      ]);
+      const latest = await rm.flows({ limit: 10 });
+      assert.deepEqual(
+        latest.map((r) => [r.flow_id, r.flow_uid]),
+        [[3, flowRecord(3).flow_uid]],
+      );
+    } finally {
+      await rm.close();
+    }
   });
 
   it('refuses a store whose columns differ from its version', async () => {

@@ -60,6 +60,7 @@ import {
   FLOWS_TABLE,
   INTERNAL_FUNCTION_PREFIX,
   METRICS_TABLE,
+  migrateSchema,
   PACKETS_TABLE,
   PROTOCOL_MAP_TYPE,
   SCHEMA_VERSION,
@@ -378,6 +379,7 @@ type FlowScalar = (typeof FLOW_SCALAR_COLUMNS)[number];
 type FlowTextColumn = { [K in FlowScalar]: FlowRecord[K] extends string ? K : never }[FlowScalar];
 /** Staged texts of a flow, in batch order (addFlow pushes them in this order). */
 const FLOW_TEXTS = [
+  'flow_uid',
   'community_id',
   'protocol_name',
   'src_ip',
@@ -651,12 +653,13 @@ export class DuckDBStore {
     v[F_BFLAGS + i] = rec.bwd_tcp_flags;
     v[F_PARTIAL + i] = rec.partial ? 1 : 0;
     const s = b.text;
-    s[0]!.push(rec.community_id);
-    s[1]!.push(rec.protocol_name);
-    s[2]!.push(rec.src_ip);
-    s[3]!.push(rec.dest_ip);
-    s[4]!.push(rec.tunnel_type);
-    s[5]!.push(rec.end_reason);
+    s[0]!.push(rec.flow_uid);
+    s[1]!.push(rec.community_id);
+    s[2]!.push(rec.protocol_name);
+    s[3]!.push(rec.src_ip);
+    s[4]!.push(rec.dest_ip);
+    s[5]!.push(rec.tunnel_type);
+    s[6]!.push(rec.end_reason);
     const f = rec.features;
     if (f !== null && f.length >= FEATURE_WIDTH) {
       b.block.set(f.length === FEATURE_WIDTH ? f : f.subarray(0, FEATURE_WIDTH), i * FEATURE_WIDTH);
@@ -982,6 +985,7 @@ async function ensureSchema(conn: DuckDBConnection, path: string): Promise<void>
     "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'",
   );
   if (tables.getRows()[0]![0] !== 0) {
+    await migrateSchema(conn);
     await verifySchema(conn, path);
     return;
   }

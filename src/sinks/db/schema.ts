@@ -1,5 +1,5 @@
 /**
- * The store's schema, version 1: table and column definitions shared by the writer
+ * The store's schema, version 2: table and column definitions shared by the writer
  * (`duckdb-store.ts`), the read model (`query/read-model.ts`) and the docs (docs/store.md, which a
  * test keeps in step with these definitions).
  *
@@ -7,6 +7,8 @@
  * added, renamed, retyped, or a CIC feature added to `CIC_FEATURES`) must bump
  * `SCHEMA_VERSION`; the writer refuses to append to a file of another version, and it also
  * compares column names so a forgotten bump is caught rather than writing misaligned rows.
+ * A change that only adds columns also gets an entry in `MIGRATIONS`, so the writer upgrades
+ * older files in place (version 1 -> 2 added `flows.flow_uid`).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PipelineError } from '../../core/errors.ts';
@@ -18,7 +20,7 @@ import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
  * @example
  * const { rows } = await rm.query('SELECT schema_version FROM meta'); // [[SCHEMA_VERSION]]
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Store file used by `run` and `query` when `--db` is not given (in the current directory).
@@ -62,6 +64,10 @@ export const COUNTER_MAP_TYPE = 'MAP(VARCHAR, BIGINT)';
 
 const FLOW_SCALAR_DEFS: Readonly<Record<(typeof FLOW_SCALAR_COLUMNS)[number], [string, string]>> = {
   flow_id: ['BIGINT', 'Sequence number of the flow within its run; partial updates repeat it'],
+  flow_uid: [
+    'VARCHAR',
+    'Stable flow id, 16 hex digits: the same in every process for the same flow (key and first_seen_us); partial updates repeat it',
+  ],
   community_id: ['VARCHAR', 'Community ID v1 (seed 0)'],
   first_seen_us: ['BIGINT', 'First packet time, µs since the Unix epoch'],
   last_seen_us: ['BIGINT', 'Last packet time, µs since the Unix epoch'],
@@ -182,7 +188,7 @@ export const META_TABLE: TableDef = {
   name: 'meta',
   doc: 'One row: the schema version of the file and when it was created.',
   columns: [
-    c('schema_version', 'INTEGER', 'Layout version (this document describes version 1)'),
+    c('schema_version', 'INTEGER', 'Layout version (this document describes version 2)'),
     c('created', 'TIMESTAMP', 'When the file was created (wall clock, UTC)'),
     c('producer', 'VARCHAR', '`pcapstream` and its version'),
   ],
@@ -227,6 +233,68 @@ const FLOWS_LATEST_SQL =
   'USING (run_id, flow_id) WHERE f.partial ' +
   'QUALIFY row_number() OVER (PARTITION BY f.run_id, f.flow_id ORDER BY f.last_seen_us DESC) = 1)';
 
+/** An in-place upgrade from `from` to `from + 1`: columns added to one table. */
+interface Migration {
+  from: number;
+  table: TableDef;
+  /** Names of the added columns (type and doc from the table's definition). */
+  columns: readonly string[];
+}
+
+/**
+ * Upgrades of older files, oldest first. DuckDB's ALTER TABLE appends a column at the end, so
+ * in an upgraded file these columns come last: the writer inserts by column name, readers select
+ * by name, and `verifySchema` accepts them there. Rows written before the upgrade hold NULL.
+ */
+const MIGRATIONS: readonly Migration[] = [{ from: 1, table: FLOWS_TABLE, columns: ['flow_uid'] }];
+
+/** The oldest version `migrateSchema` upgrades. */
+const OLDEST_MIGRATABLE = MIGRATIONS[0]!.from;
+
+/**
+ * Upgrade an older store in place (in one transaction) to the current version: add the columns
+ * of each migration step, recreate the views over them, bump `meta.schema_version`. A file of
+ * the current version, a newer one, or one that is not a store is left alone (`verifySchema`
+ * then says what is wrong). Returns the version the file had.
+ * @example
+ * await migrateSchema(conn); await verifySchema(conn, path);
+ */
+export async function migrateSchema(conn: DuckDBConnection): Promise<number | null> {
+  const meta = await conn.runAndReadAll(
+    "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'",
+  );
+  if (meta.getRows()[0]![0] === 0) return null;
+  const v = await conn.runAndReadAll('SELECT max(schema_version)::INTEGER FROM meta');
+  const version = (v.getRows()[0]?.[0] ?? null) as number | null;
+  if (version === null || version < OLDEST_MIGRATABLE || version >= SCHEMA_VERSION) return version;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    // A view over `SELECT *` is bound to the columns it was created with: recreate it.
+    await conn.run(`DROP VIEW IF EXISTS ${FLOWS_LATEST_VIEW}`);
+    for (const m of MIGRATIONS) {
+      if (m.from < version) continue;
+      for (const name of m.columns) {
+        const col = m.table.columns.find((x) => x.name === name)!;
+        await conn.run(`ALTER TABLE ${m.table.name} ADD COLUMN ${col.name} ${col.type}`);
+      }
+    }
+    await conn.run(FLOWS_LATEST_SQL);
+    await conn.run(`UPDATE meta SET schema_version = ${SCHEMA_VERSION}`);
+    await conn.run('COMMIT');
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  return version;
+}
+
+/** Column names of `t` as `migrateSchema` leaves them: every migrated column moved to the end. */
+function migratedOrder(t: TableDef): string[] {
+  const added = MIGRATIONS.filter((m) => m.table === t).flatMap((m) => m.columns);
+  const names = t.columns.map((col) => col.name);
+  return [...names.filter((n) => !added.includes(n)), ...added];
+}
+
 /**
  * DDL creating every table and view of the current version (run in one transaction).
  * @example
@@ -266,15 +334,20 @@ export async function verifySchema(conn: DuckDBConnection, path: string): Promis
   const v = await conn.runAndReadAll('SELECT max(schema_version)::INTEGER FROM meta');
   const version = v.getRows()[0]?.[0] ?? null;
   if (version !== SCHEMA_VERSION) {
+    const older = typeof version === 'number' && version >= OLDEST_MIGRATABLE && version < SCHEMA_VERSION;
     throw new PipelineError(
       'PCS_STORE_OPEN',
       `the store ${path} has schema version ${version ?? 'none'}, this pcapstream uses version ${SCHEMA_VERSION}; ` +
-        'use another file (or move this one away)',
+        (older
+          ? 'a `pcapstream run` writing to it upgrades it in place (or use another file)'
+          : 'use another file (or move this one away)'),
     );
   }
   for (const t of TABLES) {
     const got = have.get(t.name) ?? [];
-    const want = t.columns.map((col) => col.name);
+    const fresh = t.columns.map((col) => col.name);
+    const moved = migratedOrder(t);
+    const want = moved.every((name, k) => got[k] === name) && got.length === moved.length ? moved : fresh;
     const i = want.findIndex((name, k) => got[k] !== name);
     if (i >= 0 || got.length !== want.length) {
       const where = i >= 0 ? `column ${i + 1} should be ${want[i]}, found ${got[i] ?? 'nothing'}` : 'extra columns';

@@ -64,6 +64,7 @@ type ScalarName = Exclude<(typeof FLOW_SCALAR_COLUMNS)[number], 'partial'>;
  */
 const SCALAR_TYPES: Readonly<Record<ScalarName, 'BIGINT' | 'INTEGER' | 'VARCHAR'>> = {
   flow_id: 'BIGINT',
+  flow_uid: 'VARCHAR',
   community_id: 'VARCHAR',
   first_seen_us: 'BIGINT',
   last_seen_us: 'BIGINT',
@@ -211,7 +212,7 @@ export interface DatasetManifest {
  * @example
  * if (manifest.schema_version !== DATASET_SCHEMA_VERSION) throw new Error('unknown dataset layout');
  */
-export const DATASET_SCHEMA_VERSION = 1;
+export const DATASET_SCHEMA_VERSION = 2;
 
 /**
  * Name of a part's files without extension.
