@@ -1,0 +1,234 @@
+/**
+ * The sensor side of the packets topic: frames in, packet batches out, one stream of batches
+ * per partition. Each frame is decoded just far enough to build its flow key, and the key's
+ * fixed-seed hash picks the partition, so both directions of a flow (and every later flow of
+ * the same 5-tuple) land on one partition whichever sensor saw them. Frames without a flow key
+ * (ARP, non-IP, later fragments) are spread round-robin: they only feed KPIs and anomalies.
+ *
+ * Batches carry a per-(producer, partition) sequence number so processors can drop redelivered
+ * ones (see `transports/wire/packet-batch.ts`). The publisher also runs the flow engine's clock
+ * over every frame and sends a tick to every partition where one engine would sweep, and each
+ * frame's lateness, so partitioned engines expire flows exactly as one engine would. `end()`
+ * sends an END batch to every partition with the input's newest time.
+ */
+
+import { PacketContext } from '../core/packet.ts';
+import { Frame } from '../core/source.ts';
+import type { Producer } from '../core/transport.ts';
+import { decodeFrame } from '../decode/dispatch.ts';
+import { FLOW_KEY_WORDS, FlowKeyBuilder } from '../flow/flow-key.ts';
+import { SweepClock } from '../flow/sweep-clock.ts';
+import type { RawFrame } from '../sources/raw-frame.ts';
+import {
+  type BatchFrame,
+  encodePacketBatch,
+  FRAME_END,
+  FRAME_PACKET,
+  FRAME_TICK,
+  newProducerId,
+  PACKET_BATCH_END,
+  PACKET_BATCH_FRAME_HEADER_LEN,
+} from '../transports/wire/packet-batch.ts';
+
+export interface PacketPublisherOptions {
+  topic: string;
+  partitions: number;
+  /** Frames per batch at most (default 2048). */
+  batchFrames?: number;
+  /** Bytes per batch at most (default 512 KiB). */
+  batchBytes?: number;
+  /** A partition's unfilled batch goes out when this old (wall ms, default 100). */
+  lingerMs?: number;
+  /** Producer id words; random by default. */
+  producerId?: [number, number];
+}
+
+/** Partition of a flow key: fixed seed, so every sensor and process agrees. */
+export function partitionOfKey(key: Uint32Array, partitions: number): number {
+  let h = 0x2c1b3c6d;
+  for (let i = 0; i < FLOW_KEY_WORDS; i++) {
+    let w = Math.imul(key[i]!, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % partitions;
+}
+
+interface PartitionBuffer {
+  frames: BatchFrame[];
+  bytes: number;
+  seq: number;
+  since: number;
+}
+
+export interface PacketPublisherStats {
+  frames: number;
+  bytes: number;
+  batches: number;
+  /** Frames per partition. */
+  perPartition: number[];
+}
+
+/**
+ * @example
+ * const pub = new PacketPublisher(producer, { topic: 'pcapstream.packets', partitions: 4 });
+ * await pub.publish(frames);
+ * await pub.end();
+ */
+export class PacketPublisher {
+  readonly stats: PacketPublisherStats;
+  private readonly producer: Producer;
+  private readonly topic: string;
+  private readonly partitions: number;
+  private readonly batchFrames: number;
+  private readonly batchBytes: number;
+  private readonly lingerMs: number;
+  private readonly producerId: [number, number];
+  private readonly buffers: PartitionBuffer[] = [];
+  private readonly p = new PacketContext();
+  private readonly frame = new Frame();
+  private readonly kb = new FlowKeyBuilder();
+  private frameNumber = 0;
+  private roundRobin = 0;
+  private readonly clock = new SweepClock();
+
+  constructor(producer: Producer, options: PacketPublisherOptions) {
+    this.producer = producer;
+    this.topic = options.topic;
+    this.partitions = options.partitions;
+    this.batchFrames = options.batchFrames ?? 2048;
+    this.batchBytes = options.batchBytes ?? 512 * 1024;
+    this.lingerMs = options.lingerMs ?? 100;
+    this.producerId = options.producerId ?? newProducerId();
+    // Same keying as the flow engine: ICMP echo id in the port words.
+    this.kb.icmpEchoIds = true;
+    for (let i = 0; i < this.partitions; i++) {
+      this.buffers.push({ frames: [], bytes: 0, seq: 0, since: 0 });
+    }
+    this.stats = { frames: 0, bytes: 0, batches: 0, perPartition: new Array<number>(this.partitions).fill(0) };
+  }
+
+  /** Producer id as the hex text batches carry. */
+  get producerHex(): string {
+    const h = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
+    return h(this.producerId[1]) + h(this.producerId[0]);
+  }
+
+  /** The partition `frame` belongs to (decodes it into the shared context). */
+  partitionOf(f: RawFrame): number {
+    const fr = this.frame;
+    fr.buf = f.data;
+    fr.off = 0;
+    fr.caplen = f.data.byteLength;
+    fr.wirelen = f.wirelen;
+    fr.tsSec = f.tsSec;
+    fr.tsNanos = f.tsNanos;
+    fr.linkType = f.linkType;
+    decodeFrame(this.p, fr);
+    const p = this.p;
+    if (p.ipVersion !== 0 && !p.isLaterFragment && this.kb.build(p))
+      return partitionOfKey(this.kb.key, this.partitions);
+    this.roundRobin = (this.roundRobin + 1) % this.partitions;
+    return this.roundRobin;
+  }
+
+  /**
+   * Adds frames (kept by reference until sent), in input order, and sends every batch that is
+   * full or old.
+   */
+  async publish(frames: readonly RawFrame[]): Promise<void> {
+    const now = Date.now();
+    const ready: { partition: number; value: Uint8Array }[] = [];
+    for (const f of frames) {
+      const us = f.tsSec * 1e6 + Math.floor(f.tsNanos / 1000);
+      if (this.clock.advance(us)) {
+        // One engine over the whole input sweeps here, before this frame: so must every partition.
+        const tick = this.marker(us, FRAME_TICK);
+        for (let i = 0; i < this.partitions; i++) this.append(i, tick, now);
+      }
+      const part = this.partitionOf(f);
+      this.frameNumber++;
+      const b = this.buffers[part]!;
+      this.append(part, { ...f, kind: FRAME_PACKET, lateUs: this.clock.lateUs, frameNumber: this.frameNumber }, now);
+      this.stats.frames++;
+      this.stats.bytes += f.wirelen;
+      this.stats.perPartition[part]!++;
+      if (b.frames.length >= this.batchFrames || b.bytes >= this.batchBytes) ready.push(this.seal(part, 0));
+    }
+    for (let i = 0; i < this.partitions; i++) {
+      const b = this.buffers[i]!;
+      if (b.frames.length > 0 && now - b.since >= this.lingerMs) ready.push(this.seal(i, 0));
+    }
+    if (ready.length > 0) await this.send(ready);
+  }
+
+  private marker(us: number, kind: number): BatchFrame {
+    const sec = Math.floor(us / 1e6);
+    return {
+      tsSec: sec,
+      tsNanos: (us - sec * 1e6) * 1000,
+      wirelen: 0,
+      linkType: 0,
+      kind,
+      lateUs: 0,
+      frameNumber: 0,
+      data: EMPTY,
+    };
+  }
+
+  private append(part: number, f: BatchFrame, now: number): void {
+    const b = this.buffers[part]!;
+    if (b.frames.length === 0) b.since = now;
+    b.frames.push(f);
+    b.bytes += PACKET_BATCH_FRAME_HEADER_LEN + f.data.byteLength;
+  }
+
+  /** Sends every partly filled batch now. */
+  async flush(): Promise<void> {
+    const ready = [];
+    for (let i = 0; i < this.partitions; i++) if (this.buffers[i]!.frames.length > 0) ready.push(this.seal(i, 0));
+    if (ready.length > 0) await this.send(ready);
+  }
+
+  /**
+   * Sends what is left and an END batch to every partition: one FRAME_END frame carrying the
+   * input's newest time, at which processors close their open flows.
+   */
+  async end(): Promise<void> {
+    await this.flush();
+    const ready = [];
+    const now = Date.now();
+    for (let i = 0; i < this.partitions; i++) {
+      this.append(i, this.marker(this.clock.now, FRAME_END), now);
+      ready.push(this.seal(i, PACKET_BATCH_END));
+    }
+    await this.send(ready);
+  }
+
+  private seal(part: number, flags: number): { partition: number; value: Uint8Array } {
+    const b = this.buffers[part]!;
+    b.seq++;
+    const value = encodePacketBatch(b.frames, {
+      producer: this.producerId,
+      seq: b.seq,
+      flags,
+    });
+    b.frames = [];
+    b.bytes = 0;
+    this.stats.batches++;
+    return { partition: part, value };
+  }
+
+  private async send(ready: { partition: number; value: Uint8Array }[]): Promise<void> {
+    await this.producer.send(this.topic, ready);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
