@@ -90,7 +90,11 @@ export class Sink {
           for (const m of e.messages) this.take(e.topic, m);
           const last = e.messages.at(-1);
           if (last !== undefined) {
-            this.positions.set(`${e.topic}\u0000${e.partition}`, { topic: e.topic, partition: e.partition, offset: last.offset });
+            this.positions.set(`${e.topic}\u0000${e.partition}`, {
+              topic: e.topic,
+              partition: e.partition,
+              offset: last.offset,
+            });
           }
         }
         if (Date.now() - lastCommit >= every) {
