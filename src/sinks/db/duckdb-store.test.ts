@@ -163,6 +163,41 @@ describe('DuckDBStore', () => {
     assert.equal(rows[3]!.window_s, 60);
   });
 
+  it('keeps one copy of a repeated flow record with dedupeFlows, and every copy without', async () => {
+    const path = temp();
+    const store = await openDuckDBStore({ path, dedupeFlows: true });
+    const partial = flowRecord(1, 3, { partial: true });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 1; i <= 50; i++) store.addFlow(flowRecord(i, 3));
+      store.addFlow(partial);
+      await store.flush();
+    }
+    await store.close();
+    const rows = await readRows(path, 'SELECT flow_uid, partial, count(*)::INTEGER AS n FROM flows GROUP BY ALL');
+    assert.equal(rows.length, 51, '50 final records and one partial');
+    assert.ok(
+      rows.every((r) => r.n === 1),
+      'each once',
+    );
+    // A later run into the same store still refuses repeats.
+    const again = await openDuckDBStore({ path, dedupeFlows: true });
+    again.addFlow(flowRecord(7, 3));
+    await again.close();
+    const total = await readRows(path, 'SELECT count(*)::INTEGER AS n FROM flows');
+    assert.equal(total[0]!.n, 51);
+    // Without dedupe the repeats are stored, and then the store cannot turn dedupe on.
+    const plain = temp();
+    const s2 = await openDuckDBStore({ path: plain });
+    s2.addFlow(flowRecord(1, 3));
+    s2.addFlow(flowRecord(1, 3));
+    await s2.close();
+    await assert.rejects(openDuckDBStore({ path: plain, dedupeFlows: true }), (e: unknown) => {
+      assert.ok(isPipelineError(e) && e.code === 'PCS_STORE_OPEN');
+      assert.match(e.message, /repeated flow records/);
+      return true;
+    });
+  });
+
   it('stores anomalies', async () => {
     const path = temp();
     const store = await openDuckDBStore({ path });

@@ -104,6 +104,12 @@ export interface StoreOptions {
    * ~580 MB to ~770 MB at peak), and the store never needs that much.
    */
   memoryLimit?: string;
+  /**
+   * Keep one copy of each flow record however often it is added: a unique index on
+   * (flow_uid, partial, last_seen_us) and INSERT OR IGNORE. For the sink role, whose input may
+   * deliver a record twice after a crash. Off by default (the index costs insert time).
+   */
+  dedupeFlows?: boolean;
 }
 
 /** Counters for the health panel. Rows count once committed. */
@@ -180,9 +186,12 @@ class StagedTable {
   private readonly mask = new BigUint64Array(CAP / 64);
   private readonly maskBytes = new Uint8Array(this.mask.buffer);
   private prepared: DuckDBPreparedStatement | null = null;
+  /** INSERT OR IGNORE: rows a unique index already holds are skipped (the sink's dedupe). */
+  private readonly orIgnore: boolean;
 
-  constructor(layout: StageLayout) {
+  constructor(layout: StageLayout, orIgnore = false) {
     this.layout = layout;
+    this.orIgnore = orIgnore;
     this.name = layout.table.name;
     this.cur = this.newBatch();
     this.scratch = new Float64Array(layout.block.length * CAP);
@@ -262,7 +271,7 @@ class StagedTable {
       if (e === undefined) throw new Error(`store: no staging expression for ${this.name}.${c}`);
       return e.replaceAll('$run', String(runId));
     });
-    let sql = `INSERT INTO ${this.name} (${cols.map(quote).join(', ')}) SELECT ${exprs.join(', ')} FROM ${fn}() AS n`;
+    let sql = `INSERT${this.orIgnore ? ' OR IGNORE' : ''} INTO ${this.name} (${cols.map(quote).join(', ')}) SELECT ${exprs.join(', ')} FROM ${fn}() AS n`;
     if (l.texts.length > 0) {
       const unnests = l.texts.map((t, k) => `unnest(string_split($${k + 1}, chr(30))) AS ${quote(t)}`);
       sql += ` POSITIONAL JOIN (SELECT ${unnests.join(', ')}) AS s`;
@@ -565,7 +574,7 @@ export class DuckDBStore {
 
   private readonly instance: DuckDBInstance;
   private readonly conn: DuckDBConnection;
-  private readonly flowsT = new StagedTable(flowLayout());
+  private readonly flowsT: StagedTable;
   private readonly metricsT = new StagedTable(metricLayout());
   private readonly anomaliesT = new StagedTable(anomalyLayout());
   private readonly packetsT = new StagedTable(packetLayout());
@@ -595,6 +604,7 @@ export class DuckDBStore {
     this.conn = conn;
     this.runId = runId;
     this.path = options.path;
+    this.flowsT = new StagedTable(flowLayout(), options.dedupeFlows === true);
     this.tables = [this.flowsT, this.metricsT, this.anomaliesT, this.packetsT];
     this.uncommitted = this.tables.map(() => 0);
     this.commitIntervalMs = positive(options.commitIntervalMs, 1000);
@@ -963,6 +973,19 @@ export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStor
   try {
     conn = await instance.connect();
     await ensureSchema(conn, path);
+    if (options.dedupeFlows === true) {
+      try {
+        await conn.run(
+          `CREATE UNIQUE INDEX IF NOT EXISTS ${FLOWS_DEDUPE_INDEX} ON flows (flow_uid, partial, last_seen_us)`,
+        );
+      } catch (err) {
+        throw new PipelineError(
+          'PCS_STORE_OPEN',
+          `${path}: cannot keep flows unique in this store (it already holds repeated flow records, from runs without deduplication): ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    }
     const runId = await startRun(conn, options.label ?? '');
     // Ad hoc SQL on this database (the dashboard's /api/query) gets no file access and cannot
     // change settings; the writer needs neither once open.
@@ -978,6 +1001,9 @@ export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStor
     throw storeOpenError(path, err, false);
   }
 }
+
+/** Unique index the sink's dedupe relies on. */
+const FLOWS_DEDUPE_INDEX = 'flows_dedupe';
 
 /** Create the tables in an empty file, or check an existing store's version and columns. */
 async function ensureSchema(conn: DuckDBConnection, path: string): Promise<void> {
