@@ -64,7 +64,12 @@ export interface BatchOptions {
   maxBatchDelayMs?: number;
 }
 
-/** `BatchOptions` with defaults applied and checked. */
+/**
+ * `BatchOptions` with defaults applied and checked.
+ * @example
+ * const limits: BatchLimits = batchLimits({});
+ * if (batch.length >= limits.batchFrames) flush();
+ */
 export interface BatchLimits {
   batchFrames: number;
   batchBytes: number;
