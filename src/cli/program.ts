@@ -6,11 +6,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isPipelineError } from '../core/errors.ts';
 import { DEFAULT_PAYLOAD_BYTES } from '../decode/fields.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/db/duckdb-store.ts';
+import type { CaptureCliOptions } from './commands/capture.ts';
 import { decodeCommand } from './commands/decode.ts';
 import { type DemoOptions, demoCommand } from './commands/demo.ts';
 import { type FlowsOptions, flowsCommand } from './commands/flows.ts';
+import type { ProcessCliOptions } from './commands/process.ts';
 import type { QueryOptions } from './commands/query.ts';
+import type { ReplayCliOptions } from './commands/replay.ts';
 import { type RunOptions, runCommand } from './commands/run.ts';
+import type { SinkCliOptions } from './commands/sink.ts';
 import { statsCommand } from './commands/stats.ts';
 import { synthCommand } from './commands/synth.ts';
 import { EXIT_INTERNAL, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
@@ -129,6 +133,67 @@ export function buildProgram(): Command {
       .option('--exit', 'exit when the input is done instead of serving the dashboard until Ctrl-C', false)
       .option('--top-n <n>', 'entries in the top talkers/ports/conversations lists', '10'),
   ).action((input: string, o: RunOptions) => run(() => runCommand(input, o)));
+
+  const roleOptions = (cmd: Command): Command =>
+    cmd
+      .option('--topic-prefix <prefix>', 'topic names are PREFIX.packets, PREFIX.flows, ...', 'pcapstream')
+      .option('--heartbeat-every <s>', 'publish a heartbeat every S seconds (0 = off)', '5');
+
+  roleOptions(
+    program
+      .command('replay')
+      .description('send a capture to the packets topic with tcpreplay timing, partitioned by flow')
+      .argument('<file>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
+      .requiredOption('--to <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT, inproc://NAME')
+      .option('--partitions <n>', 'partitions of the packets topic when it is created', '4')
+      .option('--multiplier <x>', 'replay N times faster than recorded (0.5 = half speed)')
+      .option('--pps <n>', 'fixed packets per second')
+      .option('--mbps <n>', 'fixed megabits per second')
+      .option('--topspeed', 'as fast as the transport takes it', false)
+      .option('--loop <n>', 'passes over the file (0 = until stopped)', '1')
+      .option('--max-lag <n>', 'wait while the processor group has more than N batches unprocessed')
+      .option('--group <name>', 'processor group watched by --max-lag', 'pcapstream'),
+  ).action((file: string, o: ReplayCliOptions) =>
+    run(async () => (await import('./commands/replay.ts')).replayCommand(file, o)),
+  );
+
+  roleOptions(
+    program
+      .command('capture')
+      .description('live capture through tcpdump (as root) into the packets topic, partitioned by flow')
+      .requiredOption('--interface <name>', 'network interface, e.g. eth0 or lo')
+      .option('--filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
+      .option('--snaplen <bytes>', 'bytes kept per packet', '262144')
+      .requiredOption('--to <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT')
+      .option('--partitions <n>', 'partitions of the packets topic when it is created', '4')
+      .option('--no-end', 'on stop, do not tell processors the input ended (they keep flows open)'),
+  ).action((o: CaptureCliOptions) => run(async () => (await import('./commands/capture.ts')).captureCommand(o)));
+
+  roleOptions(
+    addFlowOptions(
+      program
+        .command('process')
+        .description(
+          'consumer-group member: flows, KPIs and anomalies from the packets topic to the flows/metrics topics',
+        )
+        .requiredOption('--from <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT')
+        .option('--group <name>', 'consumer group', 'pcapstream')
+        .option('--checkpoint-every <s>', 'seconds between checkpoints (state saved, offsets committed)', '2')
+        .option('--exit-on-end', 'exit once every owned partition has been replayed to its end', false)
+        .option('--top-n <n>', 'entries in the top lists of the KPI windows', '10')
+        .option('--verbose', 'log assignments and refused commits', false),
+    ),
+  ).action((o: ProcessCliOptions) => run(async () => (await import('./commands/process.ts')).processCommand(o)));
+
+  roleOptions(
+    program
+      .command('sink')
+      .description('consume the flows, metrics and errors topics into a DuckDB store (each flow once)')
+      .requiredOption('--from <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT')
+      .option('--group <name>', 'consumer group', 'pcapstream-sink')
+      .option('--db <file>', 'DuckDB store file', DEFAULT_STORE_PATH)
+      .option('--exit-after-idle <s>', 'exit after S seconds without messages (default: run until Ctrl-C)'),
+  ).action((o: SinkCliOptions) => run(async () => (await import('./commands/sink.ts')).sinkCommand(o)));
 
   program
     .command('synth')
