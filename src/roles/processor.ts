@@ -24,7 +24,7 @@ import { Frame } from '../core/source.ts';
 import type { Consumer, ConsumerEvent, IncomingMessage, Producer, Transport } from '../core/transport.ts';
 import { decodeFrame } from '../decode/dispatch.ts';
 import { formatIPv4, formatIPv6 } from '../decode/format.ts';
-import { FlowEngine, type FlowEngineOptions } from '../flow/flow-engine.ts';
+import { DEFAULT_MAX_LIVE_FLOWS, FlowEngine, type FlowEngineOptions } from '../flow/flow-engine.ts';
 import { RollingMetrics } from '../flow/metrics.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../flow/records.ts';
 import { encodeFlowRecord } from '../transports/wire/flow-record.ts';
@@ -175,6 +175,8 @@ export class Processor {
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private flowPartitions = 1;
+  /** Live-flow cap of each partition's engine: the configured cap shared by the partitions. */
+  private partitionMaxFlows = DEFAULT_MAX_LIVE_FLOWS;
   private lastCheckpoint = Date.now();
 
   constructor(options: ProcessorOptions) {
@@ -206,7 +208,13 @@ export class Processor {
   async run(): Promise<ProcessorStats> {
     const { transport, topics } = this.o;
     await transport.ensureTopic(topics.packets, 1);
-    this.flowPartitions = await transport.ensureTopic(topics.flows, await transport.partitions(topics.packets));
+    const packetPartitions = await transport.partitions(topics.packets);
+    this.flowPartitions = await transport.ensureTopic(topics.flows, packetPartitions);
+    // One engine per partition: each gets its share of the cap (tables are sized for the cap).
+    this.partitionMaxFlows = Math.max(
+      1024,
+      Math.ceil((this.o.engine.maxFlows ?? DEFAULT_MAX_LIVE_FLOWS) / Math.max(1, packetPartitions)),
+    );
     await transport.ensureTopic(topics.metrics, 1);
     await transport.ensureTopic(topics.errors, 1);
     this.producer = await transport.producer();
@@ -268,6 +276,7 @@ export class Processor {
   private newEngine(w: { pending: Uint8Array[] }, snapshot: Uint8Array | null): FlowEngine {
     const options: FlowEngineOptions = {
       ...this.o.engine,
+      maxFlows: this.partitionMaxFlows,
       onFlow: (rec) => {
         this.stats.flows++;
         this.o.onFlow?.(rec);
