@@ -1,0 +1,207 @@
+/**
+ * Shared plumbing for the broker servers that tests and developers start locally (Redis,
+ * RabbitMQ): free loopback ports, readiness waits, the child-process lifetime, and the state
+ * file the CLI keeps under `.cache/brokers/<name>/`.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/**
+ * Repository root (this file lives in `scripts/brokers/`).
+ * @example
+ * const cache = join(REPO_ROOT, '.cache');
+ */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * A TCP port free on 127.0.0.1 right now (the OS picks it). Another process may take it before
+ * the server binds, so callers retry the start with a new port when that happens.
+ * @example
+ * const port = await freePort();
+ */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Polls `check` until it returns true; rejects after `timeoutMs`, or as soon as `child` exits
+ * (a server that died will never become ready, so there is no point waiting the full time).
+ * @example
+ * await waitUntil(() => pingRedis(6379), 20_000, 'redis on 6379', child);
+ */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  child?: ChildProcess | null,
+  output?: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child != null && child.exitCode !== null) {
+      throw new Error(`${what} exited with code ${child.exitCode} before it was ready\n${output?.() ?? ''}`);
+    }
+    if (child != null && child.signalCode !== null) {
+      throw new Error(`${what} was killed by ${child.signalCode} before it was ready\n${output?.() ?? ''}`);
+    }
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms\n${output?.() ?? ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Resolves when the child has exited (at once if it already has).
+ * @example
+ * child.kill('SIGTERM'); await exited(child);
+ */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+/**
+ * Waits up to `ms` for the child to exit; returns false if it is still running.
+ * @example
+ * if (!(await exitedWithin(child, 10_000))) child.kill('SIGKILL');
+ */
+export async function exitedWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  const done = await Promise.race([exited(child).then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+/**
+ * Keeps the last `max` characters a child wrote, for error messages when it fails to start.
+ * @example
+ * const tail = keepTail(child, 8000); ... throw new Error(tail());
+ */
+export function keepTail(child: ChildProcess, max = 8000): () => string {
+  let text = '';
+  const add = (chunk: Buffer): void => {
+    text = (text + chunk.toString('utf8')).slice(-max);
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => text;
+}
+
+/** Live children started for tests; killed if this process exits without stopping them. */
+const live = new Set<() => void>();
+let hooked = false;
+
+/**
+ * Registers a synchronous last-resort kill for a child the current process owns, so a test run
+ * that dies without its `after()` hooks leaves no broker behind. Returns the unregister function.
+ * @example
+ * const forget = killOnExit(() => child.kill('SIGKILL'));
+ */
+export function killOnExit(kill: () => void): () => void {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const k of live) {
+        try {
+          k();
+        } catch {
+          // Already gone.
+        }
+      }
+    });
+  }
+  live.add(kill);
+  return () => live.delete(kill);
+}
+
+/**
+ * State the CLI keeps about a server it started in the background.
+ * @example
+ * const s: ServerState = { pid: 1234, port: 6379, dir: '.cache/brokers/redis/data' };
+ */
+export interface ServerState {
+  pid: number;
+  port: number;
+  dir: string;
+  /** Anything else the server needs to stop itself (node name, epmd port...). */
+  extra?: Record<string, string | number>;
+}
+
+/**
+ * `.cache/brokers/<name>` in the repository.
+ * @example
+ * const dataDir = join(stateDir('redis'), 'data');
+ */
+export function stateDir(name: string): string {
+  return join(REPO_ROOT, '.cache', 'brokers', name);
+}
+
+/**
+ * Reads the CLI state of a server, or null if none was saved.
+ * @example
+ * const s = readState('redis');
+ */
+export function readState(name: string): ServerState | null {
+  try {
+    return JSON.parse(readFileSync(join(stateDir(name), 'state.json'), 'utf8')) as ServerState;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Saves (or, with null, removes) the CLI state of a server.
+ * @example
+ * writeState('redis', { pid, port, dir });
+ */
+export function writeState(name: string, state: ServerState | null): void {
+  const file = join(stateDir(name), 'state.json');
+  if (state === null) {
+    rmSync(file, { force: true });
+    return;
+  }
+  mkdirSync(stateDir(name), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/**
+ * True while a process with this id exists.
+ * @example
+ * if (!pidAlive(state.pid)) writeState('redis', null);
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the process is gone, up to `ms`; returns whether it is.
+ * @example
+ * process.kill(pid, 'SIGTERM'); await pidGone(pid, 10_000);
+ */
+export async function pidGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
