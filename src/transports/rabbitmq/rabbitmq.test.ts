@@ -65,7 +65,9 @@ describe('rabbitmq transport', () => {
 
   it('takes credentials from the URL or the environment, and fails at once on wrong ones', async () => {
     const bare = `amqp://127.0.0.1:${server.port}`;
-    const t = await openRabbitMQ(new URL(bare), { env: { PCS_AMQP_USERNAME: 'guest', PCS_AMQP_PASSWORD: 'guest' } });
+    const t = await openRabbitMQ(new URL(bare), {
+      env: { PCAPSTREAM_AMQP_USERNAME: 'guest', PCAPSTREAM_AMQP_PASSWORD: 'guest' },
+    });
     assert.equal(await t.partitions('none'), 0);
     await t.close();
     const t0 = Date.now();

@@ -53,8 +53,8 @@
  * leases (`revoked`), rejoins and takes its partitions again from the committed offsets.
  *
  * URL: `amqp[s]://[USER:PASS@]HOST:PORT[/VHOST][?prefix=&maxBacklog=&prefetch=&sessionMs=&heartbeatMs=&maxAge=&maxBytes=]`.
- * Credentials missing from the URL come from `PCS_AMQP_USERNAME` / `PCS_AMQP_PASSWORD`; for
- * `amqps://`, `PCS_AMQP_CA_FILE` names a PEM file of trusted CAs (default: the system's).
+ * Credentials missing from the URL come from `PCAPSTREAM_AMQP_USERNAME` / `PCAPSTREAM_AMQP_PASSWORD`; for
+ * `amqps://`, `PCAPSTREAM_AMQP_CA_FILE` names a PEM file of trusted CAs (default: the system's).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -1263,15 +1263,15 @@ export const openRabbitMQ: TransportFactory = async (url: URL, options: Transpor
     protocol: tls ? 'amqps' : 'amqp',
     hostname: host,
     port: url.port === '' ? (tls ? 5671 : 5672) : Number(url.port),
-    username: decodeURIComponent(url.username) || env['PCS_AMQP_USERNAME'] || 'guest',
-    password: decodeURIComponent(url.password) || env['PCS_AMQP_PASSWORD'] || 'guest',
+    username: decodeURIComponent(url.username) || env['PCAPSTREAM_AMQP_USERNAME'] || 'guest',
+    password: decodeURIComponent(url.password) || env['PCAPSTREAM_AMQP_PASSWORD'] || 'guest',
     vhost: vhostPath === '' ? '/' : decodeURIComponent(vhostPath),
     // Big frames: checkpoints of tens of MB go through in fewer pieces.
     frameMax: 131072,
     heartbeat: 5,
   };
   const socket: SocketOptions = { clientProperties: { connection_name: options.clientId ?? 'pcapstream' } };
-  const caFile = env['PCS_AMQP_CA_FILE'];
+  const caFile = env['PCAPSTREAM_AMQP_CA_FILE'];
   if (tls) {
     // SNI takes host names only (RFC 6066); the certificate is checked against the IP either way.
     if (!isIP(host)) socket.servername = host;
@@ -1279,7 +1279,9 @@ export const openRabbitMQ: TransportFactory = async (url: URL, options: Transpor
       try {
         socket.ca = [readFileSync(caFile)];
       } catch (err) {
-        throw new PipelineError('PCS_TRANSPORT_OPEN', `amqp: cannot read PCS_AMQP_CA_FILE '${caFile}'`, { cause: err });
+        throw new PipelineError('PCS_TRANSPORT_OPEN', `amqp: cannot read PCAPSTREAM_AMQP_CA_FILE '${caFile}'`, {
+          cause: err,
+        });
       }
     }
   }

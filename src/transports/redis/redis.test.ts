@@ -75,7 +75,7 @@ describe('redis transport', () => {
       const a = await openRedis(new URL(`redis://:${secret}@127.0.0.1:${locked.port}`), {});
       assert.equal(await a.partitions('none'), 0);
       await a.close();
-      const b = await openRedis(new URL(locked.url), { env: { PCS_REDIS_PASSWORD: secret } });
+      const b = await openRedis(new URL(locked.url), { env: { PCAPSTREAM_REDIS_PASSWORD: secret } });
       assert.equal(await b.partitions('none'), 0);
       await b.close();
       const t0 = Date.now();
@@ -91,7 +91,7 @@ describe('redis transport', () => {
     }
   });
 
-  it('speaks TLS for rediss://, trusting the CA named by PCS_REDIS_CA_FILE', async () => {
+  it('speaks TLS for rediss://, trusting the CA named by PCAPSTREAM_REDIS_CA_FILE', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pcs-redis-tls-'));
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
@@ -120,7 +120,7 @@ describe('redis transport', () => {
     });
     try {
       const url = new URL(`rediss://127.0.0.1:${tlsPort}`);
-      const t = await openRedis(url, { env: { PCS_REDIS_CA_FILE: cert } });
+      const t = await openRedis(url, { env: { PCAPSTREAM_REDIS_CA_FILE: cert } });
       await t.ensureTopic('tls', 1);
       assert.equal(await t.partitions('tls'), 1);
       await t.close();

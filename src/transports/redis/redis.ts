@@ -38,8 +38,8 @@
  * the last RDB snapshot survives.
  *
  * URL: `redis[s]://[USER:PASS@]HOST:PORT[/DB][?prefix=&maxBacklog=&maxBacklogBytes=&sessionMs=&heartbeatMs=]`.
- * Credentials missing from the URL come from `PCS_REDIS_USERNAME` / `PCS_REDIS_PASSWORD`; for
- * `rediss://`, `PCS_REDIS_CA_FILE` names a PEM file of trusted CAs (default: the system's).
+ * Credentials missing from the URL come from `PCAPSTREAM_REDIS_USERNAME` / `PCAPSTREAM_REDIS_PASSWORD`; for
+ * `rediss://`, `PCAPSTREAM_REDIS_CA_FILE` names a PEM file of trusted CAs (default: the system's).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -911,15 +911,15 @@ function clientOptions(url: URL, options: TransportOptions): RedisOptions {
   if (db !== '' && !/^\d+$/.test(db)) {
     throw new PipelineError('PCS_TRANSPORT_OPEN', `redis: the URL path is a database number, got '/${db}'`);
   }
-  const username = decodeURIComponent(url.username) || env['PCS_REDIS_USERNAME'] || undefined;
-  const password = decodeURIComponent(url.password) || env['PCS_REDIS_PASSWORD'] || undefined;
+  const username = decodeURIComponent(url.username) || env['PCAPSTREAM_REDIS_USERNAME'] || undefined;
+  const password = decodeURIComponent(url.password) || env['PCAPSTREAM_REDIS_PASSWORD'] || undefined;
   let ca: Buffer | undefined;
-  const caFile = env['PCS_REDIS_CA_FILE'];
+  const caFile = env['PCAPSTREAM_REDIS_CA_FILE'];
   if (tls && caFile) {
     try {
       ca = readFileSync(caFile);
     } catch (err) {
-      throw new PipelineError('PCS_TRANSPORT_OPEN', `redis: cannot read PCS_REDIS_CA_FILE '${caFile}'`, {
+      throw new PipelineError('PCS_TRANSPORT_OPEN', `redis: cannot read PCAPSTREAM_REDIS_CA_FILE '${caFile}'`, {
         cause: err,
       });
     }
