@@ -145,6 +145,18 @@ if (!only || 'pcapstream flow memory'.startsWith(only)) {
   else process.stderr.write(`flow memory bench failed: ${r.stderr}\n`);
 }
 
+/** End to end through a real Kafka broker, 1 and 2 processors (`bench/distributed.ts`). */
+let distributed = '';
+if (!only || 'kafka'.startsWith(only) || only === 'pcapstream') {
+  process.stderr.write('running the distributed pipeline through Kafka ...\n');
+  try {
+    const { benchDistributed, distributedMarkdown } = await import('./distributed.ts');
+    distributed = distributedMarkdown(await benchDistributed(capture, packets, runs));
+  } catch (err) {
+    process.stderr.write(`distributed bench failed: ${(err as Error).message}\n`);
+  }
+}
+
 const rate = (r: Result): number => r.packets / r.seconds;
 const byName = (n: string): Result | undefined => results.find((r) => r.name === n);
 const tcpdump = byName('tcpdump -nn -r');
@@ -168,7 +180,8 @@ const memory =
     ? ''
     : `\nmemory per live flow (corrected CIC features): ${perFlow.bytes_per_flow} bytes of RSS (${perFlow.flows} live flows: ${perFlow.rss_mb} MB over a ${perFlow.base_mb} MB base; state accounted ${perFlow.engine_bytes_per_flow} B)\n`;
 process.stdout.write(`\n${header}\n\n${table}\n${memory}`);
+if (distributed !== '') process.stdout.write(`\nthrough Kafka (same capture):\n\n${distributed}\n`);
 fs.writeFileSync(
   path.join(dataDir, 'last-run.json'),
-  JSON.stringify({ header, packets, flows, fileBytes, results, perFlow }, null, 2),
+  JSON.stringify({ header, packets, flows, fileBytes, results, perFlow, distributed }, null, 2),
 );
