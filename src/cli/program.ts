@@ -179,7 +179,7 @@ export function buildProgram(): Command {
         .requiredOption('--from <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT')
         .option('--group <name>', 'consumer group', 'pcapstream')
         .option('--checkpoint-every <s>', 'seconds between checkpoints (state saved, offsets committed)', '2')
-        .option('--exit-on-end', 'exit once every owned partition has been replayed to its end', false)
+        .option('--exit-on-end', 'exit once every partition of the packets topic has been processed to its end', false)
         .option('--top-n <n>', 'entries in the top lists of the KPI windows', '10')
         .option('--verbose', 'log assignments and refused commits', false),
     ),

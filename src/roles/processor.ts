@@ -48,7 +48,7 @@ export interface ProcessorOptions {
   topics: Topics;
   engine: EngineSettings;
   memberId?: string;
-  /** Batches per poll at most (default the transport's). */
+  /** Batches per poll at most (default 16). */
   maxMessages?: number;
   /** How often state is checkpointed and offsets committed (default 2000 ms). */
   checkpointEveryMs?: number;
@@ -60,7 +60,10 @@ export interface ProcessorOptions {
   onAnomaly?: (a: AnomalyRecord) => void;
   /** Makes what the local receivers got durable; awaited before each checkpoint. */
   flushLocal?: () => Promise<void>;
-  /** Stop when every owned partition has seen an END batch and nothing is left to read. */
+  /**
+   * Stop once every partition of the packets topic has seen its END batch: the owned ones in
+   * memory, the others by their checkpoints (so nobody leaves while a partition waits for an owner).
+   */
   exitOnEnd?: boolean;
   shouldStop?: () => boolean;
   /**
@@ -204,7 +207,7 @@ export class Processor {
     return this.consumer === null ? -1 : this.consumer.lag();
   }
 
-  /** Runs until `shouldStop()` or, with `exitOnEnd`, until every owned partition has ended. */
+  /** Runs until `shouldStop()` or, with `exitOnEnd`, until every partition of the topic has ended. */
   async run(): Promise<ProcessorStats> {
     const { transport, topics } = this.o;
     await transport.ensureTopic(topics.packets, 1);
@@ -222,9 +225,12 @@ export class Processor {
       group: this.o.group,
       topics: [topics.packets],
       ...(this.o.memberId === undefined ? {} : { memberId: this.o.memberId }),
-      ...(this.o.maxMessages === undefined ? {} : { maxMessages: this.o.maxMessages }),
+      // Small polls keep the event loop free for the transport's heartbeats and lease renewals:
+      // a member stalled past its lease would work on as a zombie.
+      maxMessages: this.o.maxMessages ?? 16,
     });
     const every = this.o.checkpointEveryMs ?? 2000;
+    let lastEndCheck = 0;
     try {
       for (;;) {
         if (this.o.shouldStop?.() === true) {
@@ -234,7 +240,10 @@ export class Processor {
         const events = await this.consumer.poll(200);
         for (const e of events) await this.handle(e);
         if (Date.now() - this.lastCheckpoint >= every || this.anyEndedDirty()) await this.checkpoint();
-        if (this.o.exitOnEnd === true && this.work.size > 0 && this.allEnded() && events.length === 0) break;
+        if (this.o.exitOnEnd === true && this.allEnded() && events.length === 0 && Date.now() - lastEndCheck >= 250) {
+          lastEndCheck = Date.now();
+          if (await this.everyPartitionEnded()) break;
+        }
       }
       // What the windows hold so far goes out with the last checkpoint.
       this.metrics.flush();
@@ -249,6 +258,26 @@ export class Processor {
   private anyEndedDirty(): boolean {
     for (const w of this.work.values()) if (w.ended && w.dirty) return true;
     return false;
+  }
+
+  /**
+   * True when every partition of the packets topic has ended: owned ones by their state, the
+   * others by their saved checkpoints. A member must not leave while a partition is between
+   * owners (its last owner killed, its lease not yet expired): nobody would finish it.
+   */
+  private async everyPartitionEnded(): Promise<boolean> {
+    const { transport, group, topics } = this.o;
+    const n = await transport.partitions(topics.packets);
+    for (let part = 0; part < n; part++) {
+      const w = this.work.get(part);
+      if (w !== undefined) {
+        if (!w.ended) return false;
+        continue;
+      }
+      const saved = await transport.checkpoints.load(group, topics.packets, part);
+      if (saved === null || !decodeCheckpoint(saved).ended) return false;
+    }
+    return true;
   }
 
   private allEnded(): boolean {
@@ -432,9 +461,11 @@ export class Processor {
       );
       this.pendingAnomalies = [];
     }
+    const owned = consumer.assignment().get(topics.packets) ?? [];
     for (const w of dirty) {
-      // A partition revoked meanwhile is left to its new owner.
-      if (this.work.get(w.partition) !== w) continue;
+      // A partition revoked meanwhile, or no longer ours in the transport's view, is left to its
+      // new owner: saving its state now could overwrite the owner's newer checkpoint.
+      if (this.work.get(w.partition) !== w || !owned.includes(w.partition)) continue;
       await transport.checkpoints.save(
         group,
         topics.packets,

@@ -631,7 +631,18 @@ class RedisConsumer implements Consumer {
       const readable = [...this.owned.values()].filter((o) => !o.revoking);
       if (readable.length > 0 && (this.reading !== null || this.reader.status === 'ready')) {
         const out = await this.read(readable, Math.min(Math.max(left, 0), READ_SLICE_MS));
-        if (this.events.length > 0) return this.handEvents();
+        if (this.events.length > 0) {
+          // The read already moved the positions past these messages: deliver them after the
+          // events, except those of partitions the events move (their next owner, or this
+          // member again from the committed position, reads them anew). Dropping them all
+          // would leave a gap in the partitions that stay.
+          const events = this.handEvents();
+          const moved = new Set<string>();
+          for (const e of events)
+            if (e.kind !== 'messages') for (const p of e.partitions) moved.add(this.key(e.topic, p));
+          const kept = out.filter((e) => e.kind === 'messages' && !moved.has(this.key(e.topic, e.partition)));
+          return [...events, ...kept];
+        }
         if (out.length > 0) return out;
       } else if (left > 0) {
         await new Promise<void>((r) => {
