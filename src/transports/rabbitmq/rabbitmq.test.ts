@@ -4,8 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { type Channel, connect } from 'amqplib';
 import { RabbitMQServer } from '../../../scripts/brokers/rabbitmq.ts';
 import { transportConformance } from '../../../test/conformance/transport.ts';
+import { dec, drain as drainConsumer, enc, uniqueName } from '../../../test/helpers/transport.ts';
 import { isPipelineError } from '../../core/errors.ts';
-import type { Consumer, ConsumerEvent, IncomingMessage, Transport } from '../../core/transport.ts';
+import type { Consumer, Transport } from '../../core/transport.ts';
 import { openTransport } from '../index.ts';
 import { openRabbitMQ } from './rabbitmq.ts';
 
@@ -26,30 +27,8 @@ function open(query = QUERY, clientId?: string): Promise<Transport> {
 
 transportConformance('rabbitmq', { open: () => open(), rebalanceMs: 10_000 });
 
-function unique(kind: string): string {
-  return `pcs-amqp-${kind}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (m: IncomingMessage): string => new TextDecoder().decode(m.value);
-
-/** Polls until `want` messages arrived (or the time is up); returns messages and events. */
-async function drain(
-  c: Consumer,
-  want: number,
-  ms = 15_000,
-): Promise<{ got: IncomingMessage[]; events: ConsumerEvent[] }> {
-  const got: IncomingMessage[] = [];
-  const events: ConsumerEvent[] = [];
-  const deadline = Date.now() + ms;
-  while (got.length < want && Date.now() < deadline) {
-    for (const e of await c.poll(200)) {
-      events.push(e);
-      if (e.kind === 'messages') got.push(...e.messages);
-    }
-  }
-  return { got, events };
-}
+const unique = (kind: string): string => uniqueName('pcs-amqp', kind);
+const drain = (c: Consumer, want: number, ms = 15_000): ReturnType<typeof drainConsumer> => drainConsumer(c, want, ms);
 
 describe('rabbitmq transport', () => {
   it('is registered for amqp:// and amqps://, and refuses unknown URL options', async () => {

@@ -9,8 +9,9 @@ import { Redis } from 'ioredis';
 import { RedisServer } from '../../../scripts/brokers/redis.ts';
 import { freePort } from '../../../scripts/brokers/server-process.ts';
 import { transportConformance } from '../../../test/conformance/transport.ts';
+import { dec, drain as drainConsumer, enc, uniqueName } from '../../../test/helpers/transport.ts';
 import { isPipelineError } from '../../core/errors.ts';
-import type { Consumer, ConsumerEvent, IncomingMessage, Transport } from '../../core/transport.ts';
+import type { Consumer, Transport } from '../../core/transport.ts';
 import { openTransport } from '../index.ts';
 import { openRedis } from './redis.ts';
 
@@ -31,30 +32,8 @@ function open(query = QUERY): Promise<Transport> {
 
 transportConformance('redis', { open: () => open(), rebalanceMs: 10_000 });
 
-function unique(kind: string): string {
-  return `pcs-redis-${kind}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (m: IncomingMessage): string => new TextDecoder().decode(m.value);
-
-/** Polls until `want` messages arrived (or the time is up); returns messages and events. */
-async function drain(
-  c: Consumer,
-  want: number,
-  ms = 10_000,
-): Promise<{ got: IncomingMessage[]; events: ConsumerEvent[] }> {
-  const got: IncomingMessage[] = [];
-  const events: ConsumerEvent[] = [];
-  const deadline = Date.now() + ms;
-  while (got.length < want && Date.now() < deadline) {
-    for (const e of await c.poll(200)) {
-      events.push(e);
-      if (e.kind === 'messages') got.push(...e.messages);
-    }
-  }
-  return { got, events };
-}
+const unique = (kind: string): string => uniqueName('pcs-redis', kind);
+const drain = (c: Consumer, want: number, ms = 10_000): ReturnType<typeof drainConsumer> => drainConsumer(c, want, ms);
 
 describe('redis transport', () => {
   it('is registered for redis:// and rediss://, and refuses unknown URL options', async () => {
