@@ -20,14 +20,12 @@ import { FLOW_KEY_WORDS, FlowKeyBuilder } from '../flow/flow-key.ts';
 import { SweepClock } from '../flow/sweep-clock.ts';
 import type { RawFrame } from '../sources/raw-frame.ts';
 import {
-  type BatchFrame,
-  encodePacketBatch,
   FRAME_END,
   FRAME_PACKET,
   FRAME_TICK,
   newProducerId,
   PACKET_BATCH_END,
-  PACKET_BATCH_FRAME_HEADER_LEN,
+  PacketBatchBuilder,
 } from '../transports/wire/packet-batch.ts';
 
 export interface PacketPublisherOptions {
@@ -68,8 +66,7 @@ export function partitionOfKey(key: Uint32Array, partitions: number): number {
 }
 
 interface PartitionBuffer {
-  frames: BatchFrame[];
-  bytes: number;
+  batch: PacketBatchBuilder;
   seq: number;
   since: number;
 }
@@ -121,7 +118,7 @@ export class PacketPublisher {
     // Same keying as the flow engine: ICMP echo id in the port words.
     this.kb.icmpEchoIds = true;
     for (let i = 0; i < this.partitions; i++) {
-      this.buffers.push({ frames: [], bytes: 0, seq: 0, since: 0 });
+      this.buffers.push({ batch: new PacketBatchBuilder(), seq: 0, since: 0 });
     }
     this.stats = { frames: 0, bytes: 0, batches: 0, perPartition: new Array<number>(this.partitions).fill(0) };
   }
@@ -151,36 +148,32 @@ export class PacketPublisher {
   }
 
   /**
-   * Adds frames (kept by reference until sent), in input order, and sends every batch that is
-   * full or old.
+   * Adds frames in input order (their bytes are copied into the partitions' batches at once:
+   * no object per packet is kept) and sends the sealed batches once they are many or old.
    */
   async publish(frames: readonly RawFrame[]): Promise<void> {
     const now = Date.now();
-    const ready = this.sealed;
     for (const f of frames) {
       const us = f.tsSec * 1e6 + Math.floor(f.tsNanos / 1000);
       if (this.clock.advance(us)) {
         // One engine over the whole input sweeps here, before this frame: so must every partition.
-        const tick = this.marker(us, FRAME_TICK);
-        for (let i = 0; i < this.partitions; i++) this.append(i, tick, now);
+        for (let i = 0; i < this.partitions; i++) this.marker(i, us, FRAME_TICK, now);
       }
       const part = this.partitionOf(f);
       this.frameNumber++;
       const b = this.buffers[part]!;
-      this.append(part, { ...f, kind: FRAME_PACKET, lateUs: this.clock.lateUs, frameNumber: this.frameNumber }, now);
+      if (b.batch.frames === 0) b.since = now;
+      b.batch.add(f.tsSec, f.tsNanos, f.wirelen, f.linkType, FRAME_PACKET, this.clock.lateUs, this.frameNumber, f.data);
       this.stats.frames++;
       this.stats.bytes += f.wirelen;
       this.stats.perPartition[part]!++;
-      if (b.frames.length >= this.batchFrames || b.bytes >= this.batchBytes) ready.push(this.seal(part, 0));
+      if (b.batch.frames >= this.batchFrames || b.batch.byteLength >= this.batchBytes) this.seal(part, 0);
     }
     for (let i = 0; i < this.partitions; i++) {
       const b = this.buffers[i]!;
-      if (b.frames.length > 0 && now - b.since >= this.lingerMs) ready.push(this.seal(i, 0));
+      if (b.batch.frames > 0 && now - b.since >= this.lingerMs) this.seal(i, 0);
     }
-    if (ready.length === 0) return;
-    if (this.sealedSince === 0) this.sealedSince = now;
-    this.sealedBytes = 0;
-    for (const r of ready) this.sealedBytes += r.value.byteLength;
+    if (this.sealed.length === 0) return;
     if (this.sealedBytes >= this.sendBytes || now - this.sealedSince >= this.lingerMs) await this.sendSealed();
   }
 
@@ -189,33 +182,20 @@ export class PacketPublisher {
     this.sealed = [];
     this.sealedBytes = 0;
     this.sealedSince = 0;
-    if (ready.length > 0) await this.send(ready);
+    if (ready.length > 0) await this.producer.send(this.topic, ready);
   }
 
-  private marker(us: number, kind: number): BatchFrame {
-    const sec = Math.floor(us / 1e6);
-    return {
-      tsSec: sec,
-      tsNanos: (us - sec * 1e6) * 1000,
-      wirelen: 0,
-      linkType: 0,
-      kind,
-      lateUs: 0,
-      frameNumber: 0,
-      data: EMPTY,
-    };
-  }
-
-  private append(part: number, f: BatchFrame, now: number): void {
+  /** A tick or end frame (no bytes) into a partition's batch. */
+  private marker(part: number, us: number, kind: number, now: number): void {
     const b = this.buffers[part]!;
-    if (b.frames.length === 0) b.since = now;
-    b.frames.push(f);
-    b.bytes += PACKET_BATCH_FRAME_HEADER_LEN + f.data.byteLength;
+    if (b.batch.frames === 0) b.since = now;
+    const sec = Math.floor(us / 1e6);
+    b.batch.add(sec, (us - sec * 1e6) * 1000, 0, 0, kind, 0, 0, EMPTY);
   }
 
   /** Sends every partly filled batch now. */
   async flush(): Promise<void> {
-    for (let i = 0; i < this.partitions; i++) if (this.buffers[i]!.frames.length > 0) this.sealed.push(this.seal(i, 0));
+    for (let i = 0; i < this.partitions; i++) if (this.buffers[i]!.batch.frames > 0) this.seal(i, 0);
     await this.sendSealed();
   }
 
@@ -225,31 +205,23 @@ export class PacketPublisher {
    */
   async end(): Promise<void> {
     await this.flush();
-    const ready = [];
     const now = Date.now();
     for (let i = 0; i < this.partitions; i++) {
-      this.append(i, this.marker(this.clock.now, FRAME_END), now);
-      ready.push(this.seal(i, PACKET_BATCH_END));
+      this.marker(i, this.clock.now, FRAME_END, now);
+      this.seal(i, PACKET_BATCH_END);
     }
-    await this.send(ready);
+    await this.sendSealed();
   }
 
-  private seal(part: number, flags: number): { partition: number; value: Uint8Array } {
+  /** Closes a partition's batch and queues it for the next send. */
+  private seal(part: number, flags: number): void {
     const b = this.buffers[part]!;
     b.seq++;
-    const value = encodePacketBatch(b.frames, {
-      producer: this.producerId,
-      seq: b.seq,
-      flags,
-    });
-    b.frames = [];
-    b.bytes = 0;
+    const value = b.batch.seal(this.producerId, b.seq, flags);
+    if (this.sealed.length === 0) this.sealedSince = Date.now();
+    this.sealed.push({ partition: part, value });
+    this.sealedBytes += value.byteLength;
     this.stats.batches++;
-    return { partition: part, value };
-  }
-
-  private async send(ready: { partition: number; value: Uint8Array }[]): Promise<void> {
-    await this.producer.send(this.topic, ready);
   }
 }
 

@@ -76,15 +76,82 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-/** Bytes `encodePacketBatch` needs for these frames. */
-export function packetBatchSize(frames: readonly BatchFrame[]): number {
-  let n = PACKET_BATCH_HEADER_LEN;
-  for (const f of frames) n += PACKET_BATCH_FRAME_HEADER_LEN + pad4(f.data.byteLength);
-  return n;
+/**
+ * Writes one batch frame by frame into a reused buffer, so a sensor keeps no object per packet:
+ * `add` copies the frame's header fields and bytes in place, `seal` writes the batch header and
+ * returns the message (a copy; the builder starts over).
+ * @example
+ * const b = new PacketBatchBuilder();
+ * b.add(sec, nanos, wirelen, 1, FRAME_PACKET, 0, 1, bytes);
+ * const msg = b.seal([lo, hi], 1, 0);
+ */
+export class PacketBatchBuilder {
+  private buf = new Uint8Array(64 * 1024);
+  private view = new DataView(this.buf.buffer);
+  private len = PACKET_BATCH_HEADER_LEN;
+  /** Frames added since the last `seal`. */
+  frames = 0;
+
+  /** Bytes the batch would take now. */
+  get byteLength(): number {
+    return this.len;
+  }
+
+  add(
+    tsSec: number,
+    tsNanos: number,
+    wirelen: number,
+    linkType: number,
+    kind: number,
+    lateUs: number,
+    frameNumber: number,
+    data: Uint8Array,
+  ): void {
+    const size = data.byteLength;
+    const need = this.len + PACKET_BATCH_FRAME_HEADER_LEN + pad4(size);
+    if (need > this.buf.byteLength) {
+      const grown = new Uint8Array(Math.max(need, this.buf.byteLength * 2));
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const v = this.view;
+    const o = this.len;
+    v.setFloat64(o, tsSec, true);
+    v.setFloat64(o + 8, frameNumber, true);
+    v.setUint32(o + 16, tsNanos >>> 0, true);
+    v.setUint32(o + 20, wirelen >>> 0, true);
+    v.setUint32(o + 24, size, true);
+    v.setUint16(o + 28, linkType & 0xffff, true);
+    v.setUint16(o + 30, kind, true);
+    v.setUint32(o + 32, Math.min(lateUs, 0xffffffff) >>> 0, true);
+    this.buf.set(data, o + PACKET_BATCH_FRAME_HEADER_LEN);
+    // Padding bytes of a reused buffer would otherwise carry an earlier batch's bytes.
+    this.buf.fill(0, o + PACKET_BATCH_FRAME_HEADER_LEN + size, need);
+    this.len = need;
+    this.frames++;
+  }
+
+  /** The batch message: header written, frames as added. The builder is empty afterwards. */
+  seal(producer: readonly [number, number], seq: number, flags: number): Uint8Array {
+    const v = this.view;
+    v.setUint32(0, PACKET_BATCH_MAGIC, true);
+    v.setUint16(4, PACKET_BATCH_VERSION, true);
+    v.setUint16(6, flags, true);
+    v.setUint32(8, producer[0] >>> 0, true);
+    v.setUint32(12, producer[1] >>> 0, true);
+    v.setFloat64(16, seq, true);
+    v.setUint32(24, this.frames, true);
+    v.setUint32(28, 0, true);
+    const out = this.buf.slice(0, this.len);
+    this.len = PACKET_BATCH_HEADER_LEN;
+    this.frames = 0;
+    return out;
+  }
 }
 
 /**
- * Builds one batch message. `producer` is two 32-bit words (see `newProducerId`).
+ * Builds one batch message from frame objects. `producer` is two 32-bit words (see `newProducerId`).
  * @example
  * const bytes = encodePacketBatch(frames, { producer: [lo, hi], seq: 1, flags: 0 });
  */
@@ -92,30 +159,9 @@ export function encodePacketBatch(
   frames: readonly BatchFrame[],
   h: { producer: readonly [number, number]; seq: number; flags: number },
 ): Uint8Array {
-  const out = new Uint8Array(packetBatchSize(frames));
-  const v = new DataView(out.buffer);
-  v.setUint32(0, PACKET_BATCH_MAGIC, true);
-  v.setUint16(4, PACKET_BATCH_VERSION, true);
-  v.setUint16(6, h.flags, true);
-  v.setUint32(8, h.producer[0] >>> 0, true);
-  v.setUint32(12, h.producer[1] >>> 0, true);
-  v.setFloat64(16, h.seq, true);
-  v.setUint32(24, frames.length, true);
-  let o = PACKET_BATCH_HEADER_LEN;
-  for (const f of frames) {
-    const len = f.data.byteLength;
-    v.setFloat64(o, f.tsSec, true);
-    v.setFloat64(o + 8, f.frameNumber, true);
-    v.setUint32(o + 16, f.tsNanos >>> 0, true);
-    v.setUint32(o + 20, f.wirelen >>> 0, true);
-    v.setUint32(o + 24, len, true);
-    v.setUint16(o + 28, f.linkType & 0xffff, true);
-    v.setUint16(o + 30, f.kind, true);
-    v.setUint32(o + 32, Math.min(f.lateUs, 0xffffffff) >>> 0, true);
-    out.set(f.data, o + PACKET_BATCH_FRAME_HEADER_LEN);
-    o += PACKET_BATCH_FRAME_HEADER_LEN + pad4(len);
-  }
-  return out;
+  const b = new PacketBatchBuilder();
+  for (const f of frames) b.add(f.tsSec, f.tsNanos, f.wirelen, f.linkType, f.kind, f.lateUs, f.frameNumber, f.data);
+  return b.seal(h.producer, h.seq, h.flags);
 }
 
 function hex8(x: number): string {
