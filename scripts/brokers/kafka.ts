@@ -34,7 +34,9 @@ import {
   pidGone,
   REPO_ROOT,
   readState,
+  relaunch,
   stateDir,
+  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -311,13 +313,7 @@ export class KafkaBroker {
   async stop(): Promise<void> {
     const child = this.child;
     if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await exitedWithin(child, STOP_TIMEOUT_MS))) {
-        child.kill('SIGKILL');
-        await exitedWithin(child, 5000);
-      }
-    }
+    await stopChild(child, STOP_TIMEOUT_MS);
     this.child = null;
     this.forget();
   }
@@ -338,16 +334,12 @@ export class KafkaBroker {
   async restart(): Promise<void> {
     await this.stop();
     // The ports were just released by the same program; retry briefly if the OS still holds them.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.launch();
-        return;
-      } catch (err) {
-        await this.kill();
-        if (attempt >= 3) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await relaunch(
+      () => this.launch(),
+      () => this.kill(),
+      3,
+      500,
+    );
   }
 
   /** Stops the broker and removes its directory if `start` created it. */

@@ -31,7 +31,9 @@ import {
   pidAlive,
   pidGone,
   readState,
+  relaunch,
   stateDir,
+  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -237,13 +239,7 @@ export class RabbitMQServer {
   async stop(): Promise<void> {
     const child = this.child;
     if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await exitedWithin(child, 30_000))) {
-        this.killGroup(child);
-        await exitedWithin(child, 5000);
-      }
-    }
+    await stopChild(child, 30_000, () => this.killGroup(child));
     this.child = null;
     this.forget();
   }
@@ -269,16 +265,12 @@ export class RabbitMQServer {
   /** Stops the node if it runs, then starts it again on the same ports with the same data. */
   async restart(): Promise<void> {
     await this.stop();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.launch();
-        return;
-      } catch (err) {
-        await this.kill();
-        if (attempt >= 2) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await relaunch(
+      () => this.launch(),
+      () => this.kill(),
+      2,
+      500,
+    );
   }
 
   /** Stops the node's epmd (started by the node, detached from it). */

@@ -27,7 +27,9 @@ import {
   pidAlive,
   pidGone,
   readState,
+  relaunch,
   stateDir,
+  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -180,13 +182,7 @@ export class RedisServer {
   async stop(): Promise<void> {
     const child = this.child;
     if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await exitedWithin(child, 15_000))) {
-        child.kill('SIGKILL');
-        await exitedWithin(child, 5000);
-      }
-    }
+    await stopChild(child, 15_000);
     this.child = null;
     this.forget();
   }
@@ -207,16 +203,12 @@ export class RedisServer {
   async restart(): Promise<void> {
     await this.stop();
     // The port was just released by the same program; retry briefly if the OS still holds it.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.launch();
-        return;
-      } catch (err) {
-        await this.kill();
-        if (attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await relaunch(
+      () => this.launch(),
+      () => this.kill(),
+      5,
+      200,
+    );
   }
 
   /** Stops the server and removes its data directory if `start` created it. */

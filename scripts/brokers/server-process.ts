@@ -87,6 +87,48 @@ export async function exitedWithin(child: ChildProcess, ms: number): Promise<boo
 }
 
 /**
+ * Ends a server child: SIGTERM (its graceful shutdown), then `hardKill` if it is still running
+ * after `graceMs`. Resolves once it exited or 5 s after the hard kill. A child already gone is left.
+ * @example
+ * await stopChild(child, 30_000);
+ */
+export async function stopChild(
+  child: ChildProcess,
+  graceMs: number,
+  hardKill: () => void = () => child.kill('SIGKILL'),
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  if (await exitedWithin(child, graceMs)) return;
+  hardKill();
+  await exitedWithin(child, 5000);
+}
+
+/**
+ * Starts a server again right after stopping it, retrying `launch` (after `kill`) a few times:
+ * the OS may still hold the ports the same program just released.
+ * @example
+ * await this.stop(); await relaunch(() => this.launch(), () => this.kill(), 3, 500);
+ */
+export async function relaunch(
+  launch: () => Promise<void>,
+  kill: () => Promise<void>,
+  retries: number,
+  delayMs: number,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await launch();
+      return;
+    } catch (err) {
+      await kill();
+      if (attempt >= retries) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
+/**
  * Keeps the last `max` characters a child wrote, for error messages when it fails to start.
  * @example
  * const tail = keepTail(child, 8000); ... throw new Error(tail());
