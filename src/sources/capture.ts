@@ -19,6 +19,11 @@ export interface ReadOptions {
   afterChunk?: (input: ByteInput, parser: CaptureParser) => void | Promise<void>;
   /** Polled between chunks: true stops reading early (a --limit reached, a signal). */
   shouldStop?: () => boolean;
+  /**
+   * Feed the parser at most this many bytes at a time, calling `afterChunk` and `shouldStop`
+   * after each slice: a paced consumer (replay) then holds a slice's frames, not a 4 MiB chunk's.
+   */
+  sliceBytes?: number;
 }
 
 export interface ReadResult {
@@ -62,7 +67,9 @@ export async function readCapture(path: string, onFrame: FrameCallback, opts: Re
   let pending: Uint8Array | null = null;
   let stoppedEarly = false;
   try {
-    for await (const chunk of input.chunks()) {
+    const slice = opts.sliceBytes ?? Number.POSITIVE_INFINITY;
+    reading: for await (const chunk of input.chunks()) {
+      let bytes = chunk;
       if (parser === null) {
         // Sniff on at least 8 bytes (the snoop magic); a first chunk can be as small as the 2-byte gzip probe.
         const head: Uint8Array = pending === null ? chunk : concat(pending, chunk);
@@ -72,14 +79,15 @@ export async function readCapture(path: string, onFrame: FrameCallback, opts: Re
         }
         pending = null;
         parser = createParser(head, onFrame, input.name);
-        parser.push(head);
-      } else {
-        parser.push(chunk);
+        bytes = head;
       }
-      if (opts.afterChunk) await opts.afterChunk(input, parser);
-      if (opts.shouldStop?.()) {
-        stoppedEarly = true;
-        break;
+      for (let o = 0; o < bytes.length; o += slice) {
+        parser.push(o === 0 && slice >= bytes.length ? bytes : bytes.subarray(o, o + slice));
+        if (opts.afterChunk) await opts.afterChunk(input, parser);
+        if (opts.shouldStop?.()) {
+          stoppedEarly = true;
+          break reading;
+        }
       }
     }
     if (parser === null) parser = createParser(pending ?? new Uint8Array(0), onFrame, input.name);

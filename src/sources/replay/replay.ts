@@ -40,11 +40,9 @@
  * capture delivers every frame before the damage, then reports the `TruncatedCaptureError` in
  * `result.truncated`, as `readCapture` does (`cli/report.ts` prints it); looping goes on.
  */
-import { PipelineError, TruncatedCaptureError } from '../../core/errors.ts';
-import type { CaptureParser, Frame, FrameCallback } from '../../core/source.ts';
-import type { ReadResult } from '../capture.ts';
-import { createParser } from '../capture.ts';
-import { openInput } from '../input/open-input.ts';
+import { PipelineError, type TruncatedCaptureError } from '../../core/errors.ts';
+import type { CaptureParser, Frame } from '../../core/source.ts';
+import { type ReadResult, readCapture } from '../capture.ts';
 import type { BatchCallback, BatchOptions, RawFrame } from '../raw-frame.ts';
 import { batchLimits, RawFrameCopier } from '../raw-frame.ts';
 
@@ -71,8 +69,6 @@ const READ_AHEAD_MS = 10;
  */
 const PARSE_SLICE_BYTES = 256 * 1024;
 const READ_AHEAD_BYTES = 2 * PARSE_SLICE_BYTES;
-/** Bytes the format is sniffed on (the snoop magic is 8 bytes). */
-const SNIFF_BYTES = 8;
 const NS_PER_S = 1_000_000_000;
 
 /**
@@ -424,65 +420,6 @@ class Replayer {
 }
 
 /**
- * `readCapture` with the parser fed in slices of `PARSE_SLICE_BYTES`, `afterSlice` awaited after
- * each: same format detection, same truncation result.
- */
-async function readInSlices(
-  path: string,
-  onFrame: FrameCallback,
-  afterSlice: () => Promise<void>,
-  shouldStop: () => boolean,
-): Promise<ReadResult> {
-  const input = openInput(path);
-  let parser: CaptureParser | null = null;
-  let pending: Uint8Array | null = null;
-  let stoppedEarly = false;
-  try {
-    reading: for await (const chunk of input.chunks()) {
-      let bytes = chunk;
-      if (parser === null) {
-        // The first chunk can be as short as the 2-byte gzip probe.
-        bytes = pending === null ? chunk : concat(pending, chunk);
-        if (bytes.length < SNIFF_BYTES) {
-          pending = bytes.slice();
-          continue;
-        }
-        pending = null;
-        parser = createParser(bytes, onFrame, input.name);
-      }
-      for (let o = 0; o < bytes.length; o += PARSE_SLICE_BYTES) {
-        parser.push(bytes.subarray(o, o + PARSE_SLICE_BYTES));
-        await afterSlice();
-        if (shouldStop()) {
-          stoppedEarly = true;
-          break reading;
-        }
-      }
-    }
-    parser ??= createParser(pending ?? new Uint8Array(0), onFrame, input.name);
-    let truncated: TruncatedCaptureError | null = null;
-    if (!stoppedEarly) {
-      try {
-        parser.end();
-      } catch (err) {
-        if (err instanceof TruncatedCaptureError) truncated = err;
-        else throw err;
-      }
-    }
-    return { input, parser, truncated, stoppedEarly };
-  } finally {
-    input.close();
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/**
  * Replay a capture file with tcpreplay's timing, handing batches of owned frames to `onBatch`.
  *
  * Resolves when the last pass is over or a stop was asked for. Throws `PipelineError` when the
@@ -521,12 +458,11 @@ export async function replayCapture(
     }
     r.beginPass(k);
     passes++;
-    last = await readInSlices(
-      path,
-      r.onFrame,
-      () => r.drain(false),
-      () => r.stopRequested(),
-    );
+    last = await readCapture(path, r.onFrame, {
+      sliceBytes: PARSE_SLICE_BYTES,
+      afterChunk: () => r.drain(false),
+      shouldStop: () => r.stopRequested(),
+    });
     if (!last.stoppedEarly) await r.drain(true);
     if (last.stoppedEarly || r.pending > 0) {
       stoppedEarly = true;
