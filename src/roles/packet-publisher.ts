@@ -18,7 +18,7 @@ import type { Producer } from '../core/transport.ts';
 import { decodeFrame } from '../decode/dispatch.ts';
 import { FLOW_KEY_WORDS, FlowKeyBuilder } from '../flow/flow-key.ts';
 import { SweepClock } from '../flow/sweep-clock.ts';
-import type { RawFrame } from '../sources/raw-frame.ts';
+import { loadFrame, type RawFrame } from '../sources/raw-frame.ts';
 import {
   FRAME_END,
   FRAME_PACKET,
@@ -132,13 +132,7 @@ export class PacketPublisher {
   /** The partition `frame` belongs to (decodes it into the shared context). */
   partitionOf(f: RawFrame): number {
     const fr = this.frame;
-    fr.buf = f.data;
-    fr.off = 0;
-    fr.caplen = f.data.byteLength;
-    fr.wirelen = f.wirelen;
-    fr.tsSec = f.tsSec;
-    fr.tsNanos = f.tsNanos;
-    fr.linkType = f.linkType;
+    loadFrame(fr, f);
     decodeFrame(this.p, fr);
     const p = this.p;
     if (p.ipVersion !== 0 && !p.isLaterFragment && this.kb.build(p))

@@ -27,6 +27,7 @@ import { formatIPv4, formatIPv6 } from '../decode/format.ts';
 import { DEFAULT_MAX_LIVE_FLOWS, FlowEngine, type FlowEngineOptions } from '../flow/flow-engine.ts';
 import { RollingMetrics } from '../flow/metrics.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../flow/records.ts';
+import { loadFrame } from '../sources/raw-frame.ts';
 import { encodeFlowRecord } from '../transports/wire/flow-record.ts';
 import {
   type BatchFrame,
@@ -101,6 +102,8 @@ interface PartitionWork {
   ended: boolean;
 }
 
+const encoder = new TextEncoder();
+
 const CHECKPOINT_MAGIC = 0x50435350; // "PSCP"
 const CHECKPOINT_VERSION = 1;
 
@@ -109,7 +112,7 @@ const CHECKPOINT_VERSION = 1;
  * partition has ended), then the engine snapshot.
  */
 export function encodeCheckpoint(seqs: Map<string, number>, ended: boolean, snapshot: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify({ seqs: Object.fromEntries(seqs), ended }));
+  const json = encoder.encode(JSON.stringify({ seqs: Object.fromEntries(seqs), ended }));
   const out = new Uint8Array(12 + json.byteLength + snapshot.byteLength);
   const v = new DataView(out.buffer);
   v.setUint32(0, CHECKPOINT_MAGIC, true);
@@ -188,7 +191,7 @@ export class Processor {
       topN: options.topN ?? 10,
       onWindow: (w) => {
         options.onWindow?.(w);
-        this.pendingWindows.push(new TextEncoder().encode(JSON.stringify(w)));
+        this.pendingWindows.push(encoder.encode(JSON.stringify(w)));
       },
       losses: () => ({
         batches_malformed: this.stats.batches_malformed,
@@ -386,21 +389,14 @@ export class Processor {
     this.stats.batches_malformed++;
     const reason = err instanceof Error ? err.message : String(err);
     const rec = { kind: 'batch_malformed', partition: m.partition, offset: m.offset, reason };
-    this.pendingAnomalies.push(new TextEncoder().encode(JSON.stringify(rec)));
+    this.pendingAnomalies.push(encoder.encode(JSON.stringify(rec)));
   }
 
   private packet(w: PartitionWork, f: BatchFrame): void {
     const frameNumber = f.frameNumber;
-    const fr = this.frame;
-    fr.buf = f.data;
-    fr.off = 0;
-    fr.caplen = f.data.byteLength;
-    fr.wirelen = f.wirelen;
-    fr.tsSec = f.tsSec;
-    fr.tsNanos = f.tsNanos;
-    fr.linkType = f.linkType;
+    loadFrame(this.frame, f);
     const p = this.p;
-    decodeFrame(p, fr);
+    decodeFrame(p, this.frame);
     p.frameNumber = frameNumber;
     this.stats.packets++;
     this.stats.bytes += p.frameLength;
@@ -428,7 +424,7 @@ export class Processor {
         protocol: v === 0 ? 0 : p.protocol,
       };
       this.o.onAnomaly?.(a);
-      this.pendingAnomalies.push(new TextEncoder().encode(JSON.stringify(a)));
+      this.pendingAnomalies.push(encoder.encode(JSON.stringify(a)));
     }
   }
 

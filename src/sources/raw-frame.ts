@@ -136,3 +136,23 @@ export class RawFrameCopier {
     return { tsSec, tsNanos, wirelen: frame.wirelen, linkType: frame.linkType, data };
   }
 }
+
+/**
+ * Points a reused parser `Frame` at an owned frame's bytes and header fields, for
+ * `decodeFrame`: one place that knows how the two shapes line up.
+ * @example
+ * decodeFrame(p, loadFrame(frame, raw));
+ */
+export function loadFrame(
+  target: Frame,
+  f: { tsSec: number; tsNanos: number; wirelen: number; linkType: number; data: Uint8Array },
+): Frame {
+  target.buf = f.data;
+  target.off = 0;
+  target.caplen = f.data.byteLength;
+  target.wirelen = f.wirelen;
+  target.tsSec = f.tsSec;
+  target.tsNanos = f.tsNanos;
+  target.linkType = f.linkType;
+  return target;
+}

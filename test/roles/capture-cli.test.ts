@@ -13,6 +13,7 @@ import { PacketContext } from '../../src/core/packet.ts';
 import { Frame } from '../../src/core/source.ts';
 import { decodeFrame } from '../../src/decode/dispatch.ts';
 import { topicNames } from '../../src/roles/topics.ts';
+import { loadFrame } from '../../src/sources/raw-frame.ts';
 import { openTransport } from '../../src/transports/index.ts';
 import { FRAME_PACKET, forEachBatchFrame } from '../../src/transports/wire/packet-batch.ts';
 
@@ -97,11 +98,7 @@ describe('pcapstream capture', () => {
         for (const m of e.messages) {
           forEachBatchFrame(m.value, (f) => {
             if (f.kind !== FRAME_PACKET) return;
-            fr.buf = f.data;
-            fr.off = 0;
-            fr.caplen = f.data.byteLength;
-            fr.wirelen = f.wirelen;
-            fr.linkType = f.linkType;
+            loadFrame(fr, f);
             decodeFrame(p, fr);
             ports.push(p.dstPort);
           });

@@ -8,7 +8,7 @@ import { decodeFrame } from '../../src/decode/dispatch.ts';
 import { FlowEngine, type FlowEngineOptions } from '../../src/flow/flow-engine.ts';
 import type { FlowRecord } from '../../src/flow/records.ts';
 import { readCapture } from '../../src/sources/capture.ts';
-import type { RawFrame } from '../../src/sources/raw-frame.ts';
+import { loadFrame, type RawFrame } from '../../src/sources/raw-frame.ts';
 
 /** Every frame of a capture, with its own bytes. A damaged tail ends the list quietly. */
 export async function readRawFrames(path: string): Promise<RawFrame[]> {
@@ -47,13 +47,7 @@ export function referenceFlows(frames: readonly RawFrame[], options: Omit<FlowEn
   const p = new PacketContext();
   const fr = new Frame();
   for (const f of frames) {
-    fr.buf = f.data;
-    fr.off = 0;
-    fr.caplen = f.data.byteLength;
-    fr.wirelen = f.wirelen;
-    fr.tsSec = f.tsSec;
-    fr.tsNanos = f.tsNanos;
-    fr.linkType = f.linkType;
+    loadFrame(fr, f);
     decodeFrame(p, fr);
     engine.packet(p);
   }
