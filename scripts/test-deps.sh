@@ -2,12 +2,14 @@
 # Installs the system tools the test suite uses when they are missing: tshark, capinfos and
 # tcpdump (oracles), softflowd (flow-export peer) and chromium (dashboard browser test); the
 # brokers the transport tests start on loopback: Redis and RabbitMQ (Debian packages) and the
-# Apache Kafka broker (jars from Maven Central). Runs before `npm test`; needs root (or sudo)
-# for apt-get on Debian/Ubuntu.
+# Apache Kafka broker (jars from Maven Central); and the Apache Cassandra node the store tests
+# start (jars from Maven Central). Runs before `npm test`; needs root (or sudo) for apt-get on
+# Debian/Ubuntu.
 set -euo pipefail
 here="$(dirname "$0")"
 bash "$here/brokers/install-redis-rabbitmq.sh"
 bash "$here/brokers/install-kafka.sh"
+bash "$here/brokers/install-cassandra.sh"
 missing=()
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v capinfos >/dev/null 2>&1 || missing+=(wireshark-common)
