@@ -16,7 +16,7 @@
  * DROP/TRUNCATE (tests drop keyspaces often), one compaction thread. The JVM starts with a 256 MiB heap that may grow to
  * 1 GiB heap.
  *
- * Ready means a real CQL round trip: a `cassandra-driver` client connects and reads
+ * Ready means a real CQL round trip, spoken in the native protocol: STARTUP, then a read of
  * `system.local`.
  *
  * CLI (for development; default ports 9042/7000; state in `.cache/brokers/cassandra/state.json`):
@@ -43,7 +43,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import cassandra from 'cassandra-driver';
 import {
   exitedWithin,
   freePort,
@@ -163,45 +162,70 @@ function jammJar(): string {
   return join(CASSANDRA_LIB_DIR, jar);
 }
 
-/** A TCP connect to 127.0.0.1:`port` succeeds (cheap check before a driver round trip). */
-function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((ok) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    const done = (v: boolean): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      ok(v);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.on('connect', () => done(true));
-    sock.on('error', () => done(false));
-  });
+/** A CQL native-protocol v4 request frame: header (version, flags, stream, opcode, length), body. */
+function cqlFrame(stream: number, opcode: number, body: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUInt8(0x04, 0);
+  h.writeUInt16BE(stream, 2);
+  h.writeUInt8(opcode, 4);
+  h.writeUInt32BE(body.length, 5);
+  return Buffer.concat([h, body]);
+}
+
+function cqlString(s: string, lenBytes: 2 | 4): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(lenBytes);
+  if (lenBytes === 2) len.writeUInt16BE(b.length);
+  else len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
 }
 
 /**
- * True if a Cassandra node on 127.0.0.1:`port` answers a CQL query.
+ * True if a Cassandra node on 127.0.0.1:`port` answers a CQL query: STARTUP, then a SELECT on
+ * `system.local` that must return rows, spoken directly in the native protocol. (The driver is
+ * not used here: a driver client whose connect fails while the node starts keeps reconnecting
+ * on a timer after shutdown, which holds the test process open.)
  * @example
  * if (await cassandraReady(9042)) console.log('up');
  */
-export async function cassandraReady(port: number, timeoutMs = 5000): Promise<boolean> {
-  if (!(await tcpOpen(port))) return false;
-  const client = new cassandra.Client({
-    contactPoints: [`127.0.0.1:${port}`],
-    localDataCenter: CASSANDRA_DATA_CENTER,
-    protocolOptions: { port },
-    // One connection and no schema download: this client asks one question and goes away.
-    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 1 } },
-    isMetadataSyncEnabled: false,
-    socketOptions: { connectTimeout: Math.min(timeoutMs, 2000), readTimeout: timeoutMs },
+export function cassandraReady(port: number, timeoutMs = 5000): Promise<boolean> {
+  const startup = cqlFrame(
+    1,
+    0x01,
+    Buffer.concat([Buffer.from([0, 1]), cqlString('CQL_VERSION', 2), cqlString('3.0.0', 2)]),
+  );
+  // QUERY: the statement, consistency ONE, no flags.
+  const query = cqlFrame(
+    2,
+    0x07,
+    Buffer.concat([cqlString('SELECT release_version FROM system.local', 4), Buffer.from([0, 1, 0])]),
+  );
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    const done = (v: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.on('error', () => done(false));
+    sock.on('close', () => done(false));
+    sock.on('connect', () => sock.write(startup));
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 9 && buf.length >= 9 + buf.readUInt32BE(5)) {
+        const opcode = buf.readUInt8(4);
+        const body = buf.subarray(9, 9 + buf.readUInt32BE(5));
+        buf = buf.subarray(9 + body.length);
+        if (opcode === 0x02)
+          sock.write(query); // READY
+        else if (opcode === 0x08)
+          return done(body.length >= 4 && body.readInt32BE(0) === 2); // RESULT: Rows
+        else return done(false); // ERROR or anything unexpected
+      }
+    });
   });
-  try {
-    const rs = await client.execute('SELECT release_version FROM system.local');
-    return rs.rows.length === 1;
-  } catch {
-    return false;
-  } finally {
-    await client.shutdown().catch(() => {});
-  }
 }
 
 /**
