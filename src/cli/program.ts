@@ -5,14 +5,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isPipelineError } from '../core/errors.ts';
 import { DEFAULT_PAYLOAD_BYTES } from '../decode/fields.ts';
+import { DEFAULT_REPORT_LIMIT, REPORT_NAMES } from '../query/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/db/duckdb-store.ts';
 import type { CaptureCliOptions } from './commands/capture.ts';
+import type { CqlOptions } from './commands/cql.ts';
 import { decodeCommand } from './commands/decode.ts';
 import { type DemoOptions, demoCommand } from './commands/demo.ts';
 import { type FlowsOptions, flowsCommand } from './commands/flows.ts';
 import type { ProcessCliOptions } from './commands/process.ts';
 import type { QueryOptions } from './commands/query.ts';
 import type { ReplayCliOptions } from './commands/replay.ts';
+import type { ReportCliOptions } from './commands/report.ts';
 import { type RunOptions, runCommand } from './commands/run.ts';
 import type { SinkCliOptions } from './commands/sink.ts';
 import { statsCommand } from './commands/stats.ts';
@@ -106,6 +109,42 @@ export function buildProgram(): Command {
       run(async () => (await import('./commands/query.ts')).queryCommand(sql, o)),
     );
 
+  program
+    .command('report')
+    .description(
+      'canned reports over the store (DuckDB or Cassandra): top talkers and ports, host flows, traffic, alerts',
+    )
+    .argument('[name]', `report: ${REPORT_NAMES.join(', ')} (none: list them with their columns)`)
+    .option(
+      '--store <file|url>',
+      'store: a DuckDB file, or cassandra://HOST[:PORT][,HOST...]/KEYSPACE',
+      DEFAULT_STORE_PATH,
+    )
+    .option(
+      '--from <time>',
+      'window start, inclusive: ISO 8601 (2024-05-01T10:00:00Z, UTC without a zone) or epoch seconds',
+    )
+    .option('--to <time>', 'window end, exclusive (same forms as --from)')
+    .option('--host <address>', 'host-flows: the IPv4 or IPv6 address at either end of the flows')
+    .option('--limit <n>', 'at most N rows (top lists, host flows, alerts)', String(DEFAULT_REPORT_LIMIT))
+    .option('--step <seconds>', 'traffic: seconds per row, aligned to the epoch', '60')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    // Loaded on use, like query: the store clients cost start-up time other commands need not pay.
+    .action((name: string | undefined, o: ReportCliOptions) =>
+      run(async () => (await import('./commands/report.ts')).reportCommand(name, o)),
+    );
+
+  program
+    .command('cql')
+    .description('read-only CQL over a Cassandra store (one SELECT or DESCRIBE statement)')
+    .argument('<statement>', 'the statement, e.g. "SELECT sensor, bucket FROM buckets LIMIT 10"')
+    .requiredOption('--store <url>', 'the store: cassandra://HOST[:PORT][,HOST...]/KEYSPACE')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--max-rows <n>', 'print at most N rows (default: 10000)', atLeastOne('--max-rows'))
+    .action((statement: string, o: CqlOptions) =>
+      run(async () => (await import('./commands/cql.ts')).cqlCommand(statement, o)),
+    );
+
   addFlowOptions(
     program
       .command('flows')
@@ -119,10 +158,15 @@ export function buildProgram(): Command {
   addFlowOptions(
     program
       .command('run')
-      .description('flows, KPIs and anomalies into the DuckDB store, datasets, and the live dashboard')
+      .description('flows, KPIs and anomalies into the store (DuckDB or Cassandra), datasets, and the live dashboard')
       .argument('<input>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
       .option('--db <file>', 'DuckDB store file', DEFAULT_STORE_PATH)
-      .option('--store-packets', 'also store one row per packet (large)', false)
+      .option(
+        '--store <file|url>',
+        'store: a DuckDB file, or cassandra://HOST[:PORT][,HOST...]/KEYSPACE (docs/cassandra.md)',
+      )
+      .option('--sensor <name>', 'sensor name records are filed under in Cassandra (default: host name)')
+      .option('--store-packets', 'also store one row per packet (large; DuckDB only)', false)
       .option('--dataset-dir <dir>', 'write CSV and Parquet flow datasets into DIR')
       .option('--dataset-every <n>', 'flows per dataset part', '10000')
       .option('--dataset-format <format>', 'dataset columns: snake or cic (the CICIDS2017 layout)', 'snake')
@@ -188,10 +232,15 @@ export function buildProgram(): Command {
   roleOptions(
     program
       .command('sink')
-      .description('consume the flows, metrics and errors topics into a DuckDB store (each flow once)')
+      .description('consume the flows, metrics and errors topics into a store, DuckDB or Cassandra (each flow once)')
       .requiredOption('--from <url>', 'transport: kafka://HOST:PORT, redis://HOST:PORT, amqp://HOST:PORT')
       .option('--group <name>', 'consumer group', 'pcapstream-sink')
       .option('--db <file>', 'DuckDB store file', DEFAULT_STORE_PATH)
+      .option(
+        '--store <file|url>',
+        'store: a DuckDB file, or cassandra://HOST[:PORT][,HOST...]/KEYSPACE (docs/cassandra.md)',
+      )
+      .option('--sensor <name>', 'sensor name records are filed under in Cassandra (default: host name)')
       .option('--exit-after-idle <s>', 'exit after S seconds without messages (default: run until Ctrl-C)'),
   ).action((o: SinkCliOptions) => run(async () => (await import('./commands/sink.ts')).sinkCommand(o)));
 

@@ -5,19 +5,15 @@
  * only after the store has committed the rows: a crash redelivers, and the redelivered rows
  * are ignored. So processors may publish a record twice; the store holds it once.
  */
+import type { RecordStore } from '../core/store.ts';
 import type { Consumer, IncomingMessage, Transport } from '../core/transport.ts';
-import type { AnomalyRecord, FlowRecord, MetricWindow } from '../flow/records.ts';
+import type { AnomalyRecord, MetricWindow } from '../flow/records.ts';
 import { decodeFlowRecord } from '../transports/wire/flow-record.ts';
 import type { Topics } from './topics.ts';
 
-/** What the sink writes into (the DuckDB store, later others). */
-export interface SinkStore {
-  addFlow(rec: FlowRecord): void;
-  addMetrics(w: MetricWindow): void;
-  addAnomaly(a: AnomalyRecord): void;
-  /** Resolves when every row added so far is committed. */
-  flush(): Promise<void>;
-}
+/** What the sink writes into: any store (DuckDB file, Cassandra keyspace). */
+export type SinkStore = Pick<RecordStore, 'addFlow' | 'addMetrics' | 'addAnomaly' | 'flush'> &
+  Partial<Pick<RecordStore, 'tick'>>;
 
 export interface SinkOptions {
   transport: Transport;
@@ -87,7 +83,7 @@ export class Sink {
           }
           if (e.kind !== 'messages') continue;
           lastMessage = Date.now();
-          for (const m of e.messages) this.take(e.topic, m);
+          for (const m of e.messages) this.take(e.topic, e.partition, m);
           const last = e.messages.at(-1);
           if (last !== undefined) {
             this.positions.set(`${e.topic}\u0000${e.partition}`, {
@@ -97,6 +93,9 @@ export class Sink {
             });
           }
         }
+        // A slow or absent database holds the sink here, not in memory.
+        const wait = this.o.store.tick?.();
+        if (wait !== undefined) await wait;
         if (Date.now() - lastCommit >= every) {
           await this.commit();
           lastCommit = Date.now();
@@ -110,14 +109,16 @@ export class Sink {
     return this.stats;
   }
 
-  private take(topic: string, m: IncomingMessage): void {
+  private take(topic: string, partition: number, m: IncomingMessage): void {
     const { topics, store } = this.o;
     try {
       if (topic === topics.flows) {
         store.addFlow(decodeFlowRecord(m.value));
         this.stats.flows++;
       } else if (topic === topics.metrics) {
-        store.addMetrics(JSON.parse(decoder.decode(m.value)) as MetricWindow);
+        // The message's position names the window: windows of one second from two processors
+        // are two rows, a redelivered message is the same row.
+        store.addMetrics(JSON.parse(decoder.decode(m.value)) as MetricWindow, `${partition}:${m.offset}`);
         this.stats.metrics++;
       } else {
         const a = JSON.parse(decoder.decode(m.value)) as AnomalyRecord & { kind?: string };

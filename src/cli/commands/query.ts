@@ -100,6 +100,28 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
 }
 
 /**
+ * Rows in the chosen format.
+ * @example
+ * renderRows('csv', ['a'], [[1]]); // 'a\r\n1\r\n'
+ */
+export function renderRows(format: QueryFormat, columns: string[], rows: unknown[][]): string {
+  if (format === 'csv') return formatCsv(columns, rows);
+  if (format === 'json') return formatJsonLines(columns, rows);
+  return formatTable(columns, rows);
+}
+
+/**
+ * Write text to stdout; a closed pipe (`| head`) ends the output quietly.
+ * @example
+ * await printText(renderRows('table', columns, rows));
+ */
+export async function printText(text: string): Promise<void> {
+  const out = new LineWriter();
+  out.bytes(Buffer.from(text, 'utf8'));
+  await out.end();
+}
+
+/**
  * Run the command: open the store read-only, run the one statement, print it.
  * @example
  * await queryCommand('SELECT count(*) FROM flows', { db: 'pcapstream.duckdb', format: 'table', maxRows: 10000 });
@@ -108,16 +130,7 @@ export async function queryCommand(sql: string, opts: QueryOptions): Promise<num
   const rm = await ReadModel.open(opts.db);
   try {
     const r = await rm.query(sql, { maxRows: opts.maxRows });
-    const text =
-      opts.format === 'csv'
-        ? formatCsv(r.columns, r.rows)
-        : opts.format === 'json'
-          ? formatJsonLines(r.columns, r.rows)
-          : formatTable(r.columns, r.rows);
-    // A closed pipe (`| head`) ends the output quietly.
-    const out = new LineWriter();
-    out.bytes(Buffer.from(text, 'utf8'));
-    await out.end();
+    await printText(renderRows(opts.format, r.columns, r.rows));
     if (r.truncated) {
       process.stderr.write(`pcapstream: only the first ${r.rows.length} rows are shown (raise --max-rows)\n`);
     }

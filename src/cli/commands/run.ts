@@ -1,6 +1,7 @@
 /**
- * `pcapstream run <file|->`: read, decode, aggregate flows and KPIs, store them in DuckDB, write
- * datasets and serve the live dashboard, in one process.
+ * `pcapstream run <file|->`: read, decode, aggregate flows and KPIs, store them (DuckDB file by
+ * default, or `--store cassandra://...`), write datasets and serve the live dashboard, in one
+ * process.
  *
  * The hot path (decode -> flow update -> KPI update) is synchronous per frame; the store and
  * the datasets buffer records and write them after each input chunk, awaiting DuckDB's threads
@@ -14,8 +15,8 @@ import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import { RollingMetrics } from '../../flow/metrics.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
-import { openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
+import { openStore } from '../../sinks/open-store.ts';
 import { type DecodedReadResult, readDecoded } from '../../transports/worker/decode-pipeline.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { type FlowCliOptions, flowSettings, threadsOption } from '../flow-options.ts';
@@ -24,6 +25,10 @@ import { reportTruncation } from '../report.ts';
 
 export interface RunOptions extends FlowCliOptions {
   db: string;
+  /** A DuckDB file or a cassandra:// URL; wins over `db`. */
+  store?: string;
+  /** Sensor name records are filed under in Cassandra (default: host name). */
+  sensor?: string;
   storePackets: boolean;
   datasetDir?: string;
   datasetEvery: string;
@@ -47,6 +52,14 @@ function intOption(name: string, v: string, min: number, max = Number.MAX_SAFE_I
 
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
+}
+
+/** Non-zero store loss counters, for the summary line. */
+function lossText(losses: Record<string, number>): string {
+  const parts = Object.entries(losses)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmtInt(v)}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 
 export async function runCommand(input: string, opts: RunOptions): Promise<number> {
@@ -77,7 +90,10 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     losses: {},
   };
 
-  const store = await openDuckDBStore({ path: opts.db, packets: opts.storePackets });
+  const { store, duckdb } = await openStore(opts.store ?? opts.db, {
+    packets: opts.storePackets,
+    ...(opts.sensor === undefined ? {} : { sensor: opts.sensor }),
+  });
   let closeFailure: unknown = null;
   let exitCode = EXIT_OK;
   let datasets: DatasetWriter | null = null;
@@ -109,7 +125,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
       flows_evicted: engine.stats.flows_evicted,
       packets_not_in_flow: engine.stats.packets_unflowed,
       decode_errors: decodeErrors,
-      store_rows_dropped: store.stats.dropped,
+      ...store.losses(),
     });
     metrics = new RollingMetrics({
       topN,
@@ -123,15 +139,23 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
       health.elapsed_s = (Date.now() - startedMs) / 1000;
       health.flows_live = s.flows_live;
       health.flows_total = s.flows_total;
-      health.records_stored = store.stats.flows + store.stats.metrics + store.stats.anomalies + store.stats.packets;
+      const st = store.stats;
+      health.records_stored = st.flows + st.metrics + st.anomalies + (duckdb?.stats.packets ?? 0);
       health.losses = losses();
       return health;
     };
 
-    if (opts.dashboard) {
-      const dash = await startDashboard({ host: opts.host, port, readModel: store.readModel(), health: refreshHealth });
+    if (opts.dashboard && duckdb === null) {
+      process.stderr.write(`dashboard: off (it reads the DuckDB store; ${store.where} is not one)\n`);
+    } else if (opts.dashboard && duckdb !== null) {
+      const dash = await startDashboard({
+        host: opts.host,
+        port,
+        readModel: duckdb.readModel(),
+        health: refreshHealth,
+      });
       dashboard = dash;
-      store.onCommit(() => dash.notify());
+      duckdb.onCommit(() => dash.notify());
       process.stderr.write(`dashboard: ${dash.url}\n`);
     }
 
@@ -180,7 +204,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
         }
         health.anomalies += p.anomalyCount;
       }
-      if (opts.storePackets) store.addPacket(p, ts);
+      if (opts.storePackets) duckdb?.addPacket(p, ts);
     };
 
     health.state = 'running';
@@ -204,8 +228,8 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
             health.bytes_per_s = (bytes - rateMark.bytes) / dt;
             rateMark = { t: now, packets: n, bytes };
           }
-          // The store commits on DuckDB's thread beside decoding; tick() only waits when too
-          // many rows are queued (back-pressure).
+          // The store writes beside decoding (DuckDB's thread, Cassandra's connections); tick()
+          // only waits when too many rows are queued (back-pressure).
           const wait = store.tick();
           if (wait !== undefined) await wait;
           if (ds !== null) await ds.flush();
@@ -239,7 +263,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     process.stderr.write(
       `${stopping ? 'interrupted: ' : ''}${fmtInt(n)} packets, ${fmtInt(bytes)} bytes, ${fmtInt(s.flows_total)} flows` +
         ` (${fmtInt(s.flows_evicted)} evicted), ${fmtInt(health.anomalies)} anomalies in ${elapsed.toFixed(2)} s` +
-        ` (${fmtInt(n / Math.max(elapsed, 1e-6))} packets/s); stored in ${opts.db}\n`,
+        ` (${fmtInt(n / Math.max(elapsed, 1e-6))} packets/s); stored in ${store.where}${lossText(store.losses())}\n`,
     );
     if (readError !== null) throw readError;
     const code = result === null ? EXIT_OK : reportTruncation(result);

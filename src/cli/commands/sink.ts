@@ -1,10 +1,10 @@
 /**
- * `pcapstream sink --from URL --db FILE`: consume the flows, metrics and errors topics into a
- * DuckDB store, one copy of each flow however often it is delivered.
+ * `pcapstream sink --from URL --db FILE` (or `--store cassandra://...`): consume the flows,
+ * metrics and errors topics into a store, one copy of each flow however often it is delivered.
  */
 import { Sink } from '../../roles/sink.ts';
 import { topicNames } from '../../roles/topics.ts';
-import { openDuckDBStore } from '../../sinks/db/duckdb-store.ts';
+import { openStore } from '../../sinks/open-store.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import {
   connect,
@@ -19,6 +19,9 @@ export interface SinkCliOptions extends RoleCliOptions {
   from: string;
   group: string;
   db: string;
+  /** A DuckDB file or a cassandra:// URL; wins over `db`. */
+  store?: string;
+  sensor?: string;
   exitAfterIdle?: string;
 }
 
@@ -32,7 +35,11 @@ export async function sinkCommand(o: SinkCliOptions): Promise<number> {
     stopping = true;
   });
   try {
-    const store = await openDuckDBStore({ path: o.db, dedupeFlows: true, label: o.from });
+    const { store } = await openStore(o.store ?? o.db, {
+      dedupeFlows: true,
+      label: o.from,
+      ...(o.sensor === undefined ? {} : { sensor: o.sensor }),
+    });
     try {
       const member = memberName('sink');
       const sink = new Sink({
@@ -48,13 +55,13 @@ export async function sinkCommand(o: SinkCliOptions): Promise<number> {
         packets: 0,
         bytes: 0,
         consumer_lag: await sink.lag().catch(() => -1),
-        losses: { messages_malformed: sink.stats.malformed, store_rows_dropped: store.stats.dropped },
+        losses: { messages_malformed: sink.stats.malformed, ...store.losses() },
       }));
       const s = await sink.run();
       await hb.stop();
       process.stderr.write(
         `${stopping ? 'stopped: ' : ''}stored ${s.flows.toLocaleString('en-US')} flow records (repeats ignored),` +
-          ` ${s.metrics} metric windows, ${s.anomalies} anomalies into ${o.db}; ${s.malformed} unreadable messages\n`,
+          ` ${s.metrics} metric windows, ${s.anomalies} anomalies into ${store.where}; ${s.malformed} unreadable messages\n`,
       );
     } finally {
       await store.close();

@@ -49,6 +49,7 @@ import {
 import { isPipelineError, PipelineError } from '../../core/errors.ts';
 import { LAYER_IPV4, LAYER_IPV6, LAYER_TCP, LAYER_UDP, layerBit } from '../../core/layers.ts';
 import type { PacketContext } from '../../core/packet.ts';
+import type { RecordStore } from '../../core/store.ts';
 import { formatIPv6 } from '../../decode/format.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../../flow/records.ts';
@@ -560,11 +561,14 @@ function noPacket(_p: PacketContext, _tsUs: number): void {}
  * await store.tick();
  * await store.close();
  */
-export class DuckDBStore {
+export class DuckDBStore implements RecordStore {
+  readonly kind = 'duckdb';
   readonly schemaVersion = SCHEMA_VERSION;
   /** Id of this writer's run in the `runs` table. */
   readonly runId: number;
   readonly path: string;
+  /** The file, for messages (`RecordStore.where`). */
+  readonly where: string;
   /**
    * Store a packet's core columns (a no-op unless opened with `packets: true`).
    * @example
@@ -604,6 +608,7 @@ export class DuckDBStore {
     this.conn = conn;
     this.runId = runId;
     this.path = options.path;
+    this.where = options.path;
     this.flowsT = new StagedTable(flowLayout(), options.dedupeFlows === true);
     this.tables = [this.flowsT, this.metricsT, this.anomaliesT, this.packetsT];
     this.uncommitted = this.tables.map(() => 0);
@@ -619,6 +624,11 @@ export class DuckDBStore {
     // Rows that trickle in (a slow live capture) still reach the file and the dashboard.
     this.timer = setInterval(() => void this.tick(), Math.min(this.commitIntervalMs, this.maxDelayMs, 250));
     this.timer.unref();
+  }
+
+  /** Loss counters for heartbeats and summaries. */
+  losses(): Record<string, number> {
+    return { store_rows_dropped: this.dropped };
   }
 
   /** Counters for the health panel (a fresh object per read). */

@@ -1,0 +1,185 @@
+/**
+ * `pcapstream run --store cassandra://...` end to end against a real single node, as an operator
+ * runs it (CLI processes): every canned report equals the same report over the DuckDB store of
+ * the same capture; a second run into the same keyspace changes nothing; and a node stopped
+ * mid-run makes the writer wait (memory bounded) and, once the node is back, the store is
+ * complete.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CassandraServer } from '../../scripts/brokers/cassandra.ts';
+import { openReportSource } from '../../src/query/open-reports.ts';
+import type { ReportName, ReportParams } from '../../src/query/reports.ts';
+import { synthesize } from '../../src/synth/index.ts';
+import { corpusPath } from '../helpers/corpus.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+async function ok(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const r = await cli(args).done;
+  assert.equal(r.code, 0, `pcapstream ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+}
+
+let node: CassandraServer | undefined;
+let dir = '';
+let synth = '';
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcs-cass-e2e-'));
+  synth = path.join(dir, 'synth.pcap');
+  // 150 k packets, ~10 k flows over ~5 s of packet time (1 s buckets below: many partitions).
+  await synthesize({ out: synth, packets: 150_000, seed: 11 });
+  node = await CassandraServer.start();
+});
+
+after(async () => {
+  await node?.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function report(store: string, name: ReportName, p: Partial<ReportParams>): Promise<unknown[][]> {
+  const r = await openReportSource(store);
+  try {
+    return (await r.run(name, { limit: 1_000_000, stepS: 1, ...p })).rows;
+  } finally {
+    await r.close();
+  }
+}
+
+/** Every report, with parameter sets that cut the capture in places, on both stores. */
+async function assertSameReports(duck: string, cass: string): Promise<void> {
+  const talkers = await report(duck, 'top-talkers', { limit: 5 });
+  assert.ok(talkers.length === 5, 'the capture has talkers');
+  const traffic = await report(duck, 'traffic', { stepS: 1 });
+  assert.ok(traffic.length > 3, 'the capture spans seconds');
+  const t0 = traffic[0]![0] as number;
+  const tEnd = traffic.at(-1)![0] as number;
+  const mid = Math.floor((t0 + tEnd) / 2) + 123_457; // not on a second
+  const windows: Partial<ReportParams>[] = [{}, { fromUs: mid }, { toUs: mid }, { fromUs: t0 + 1_000_000, toUs: mid }];
+  const cases: [ReportName, Partial<ReportParams>][] = [];
+  for (const w of windows) {
+    cases.push(['top-talkers', { ...w, limit: 50 }], ['top-ports', { ...w, limit: 50 }], ['alerts', w]);
+    cases.push(['traffic', { ...w, stepS: 1 }], ['traffic', { ...w, stepS: 60 }], ['traffic', { ...w, stepS: 7 }]);
+    for (const [host] of talkers.slice(0, 3)) cases.push(['host-flows', { ...w, host: host as string }]);
+    cases.push(['host-flows', { ...w, host: talkers[4]![0] as string, limit: 3 }]);
+  }
+  for (const [name, p] of cases) {
+    const a = await report(duck, name, p);
+    const b = await report(cass, name, p);
+    assert.deepEqual(b, a, `${name} ${JSON.stringify(p)} differs between the stores`);
+  }
+}
+
+async function flowCount(cass: string): Promise<number> {
+  const { stdout } = await ok(['cql', 'SELECT count(*) AS n FROM flows', '--store', cass, '--format', 'json']);
+  return (JSON.parse(stdout.trim()) as { n: number }).n;
+}
+
+describe('run --store cassandra://', () => {
+  it('every report equals the DuckDB store’s for the same capture, and a second run changes nothing', async () => {
+    const duck = path.join(dir, 'synth.duckdb');
+    const cass = `${node!.url}/e2e_synth?bucket=1&shards=2`;
+    await ok(['run', synth, '--db', duck, '--no-dashboard', '--exit']);
+    const first = await ok(['run', synth, '--store', cass, '--sensor', 'edge-1', '--exit']);
+    assert.match(first.stderr, /stored in cassandra:\/\/127\.0\.0\.1:\d+\/e2e_synth/);
+    await assertSameReports(duck, cass);
+    const flows = await flowCount(cass);
+    const inDuck = await ok(['query', 'SELECT count(*) AS n FROM flows_latest', '--db', duck, '--format', 'json']);
+    assert.equal(flows, (JSON.parse(inDuck.stdout.trim()) as { n: number }).n);
+    // Idempotent: the same capture again, same keyspace and sensor.
+    await ok(['run', synth, '--store', cass, '--sensor', 'edge-1', '--exit']);
+    assert.equal(await flowCount(cass), flows);
+    await assertSameReports(duck, cass);
+  });
+
+  it('a capture with decoder anomalies: alerts agree too', async () => {
+    const cap = corpusPath('ppp__LARGE_ip_fragments.pcap');
+    const duck = path.join(dir, 'anomalies.duckdb');
+    const cass = `${node!.url}/e2e_anomalies`;
+    await ok(['run', cap, '--db', duck, '--no-dashboard', '--exit']);
+    await ok(['run', cap, '--store', cass, '--exit']);
+    const alerts = await report(duck, 'alerts', {});
+    assert.ok(alerts.length > 0, 'the capture raises anomalies');
+    await assertSameReports(duck, cass);
+  });
+
+  it('Cassandra stopped mid-run: the writer waits with bounded memory, and the store is complete after the restart', async () => {
+    const big = path.join(dir, 'big.pcap');
+    await synthesize({ out: big, packets: 600_000, seed: 12 });
+    const duck = path.join(dir, 'big.duckdb');
+    await ok(['run', big, '--db', duck, '--no-dashboard', '--exit']);
+    const cass = `${node!.url}/e2e_outage?queue=5000`;
+    const run = cli(['run', big, '--store', cass, '--exit']);
+    const rss = (): number => {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${run.child.pid}/status`, 'utf8'));
+        return m === null ? 0 : Number(m[1]) * 1024;
+      } catch {
+        return 0;
+      }
+    };
+    // Let it write for a while, then take the node away for 8 s.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(run.child.exitCode, null, 'the run is still going when the node stops');
+    await node!.stop();
+    // The run fills its write queue within a moment, then waits: from there on, memory is flat.
+    await new Promise((r) => setTimeout(r, 2000));
+    const blocked = rss();
+    let peak = blocked;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rss());
+    }, 100);
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(run.child.exitCode, null, 'the run waits for the node instead of failing');
+    await node!.restart();
+    const r = await Promise.race([
+      run.done,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          run.child.kill();
+          void run.done.then((x) => reject(new Error(`run did not finish: ${x.stderr.slice(-3000)}`)));
+        }, 120_000),
+      ),
+    ]);
+    clearInterval(sampler);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /store write retries [1-9]/);
+    const mb = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MB`;
+    assert.ok(
+      blocked > 0 && peak - blocked < 16 * 2 ** 20,
+      `RSS went ${mb(blocked)} -> ${mb(peak)} while the node was down`,
+    );
+    assert.ok(peak < 600 * 2 ** 20, `RSS peaked at ${mb(peak)}`);
+    await assertSameReports(duck, cass);
+  });
+});
