@@ -157,6 +157,18 @@ if (!only || 'kafka'.startsWith(only) || only === 'pcapstream') {
   }
 }
 
+/** Sustained writes into a real Cassandra node through `run --store` (`bench/cassandra.ts`). */
+let cassandraTable = '';
+if (!only || 'cassandra'.startsWith(only) || only === 'pcapstream') {
+  process.stderr.write('running run --store cassandra:// ...\n');
+  try {
+    const { benchCassandra, cassandraMarkdown } = await import('./cassandra.ts');
+    cassandraTable = cassandraMarkdown(await benchCassandra(capture, [16, 64, 256], 1));
+  } catch (err) {
+    process.stderr.write(`cassandra bench failed: ${(err as Error).message}\n`);
+  }
+}
+
 const rate = (r: Result): number => r.packets / r.seconds;
 const byName = (n: string): Result | undefined => results.find((r) => r.name === n);
 const tcpdump = byName('tcpdump -nn -r');
@@ -181,7 +193,12 @@ const memory =
     : `\nmemory per live flow (corrected CIC features): ${perFlow.bytes_per_flow} bytes of RSS (${perFlow.flows} live flows: ${perFlow.rss_mb} MB over a ${perFlow.base_mb} MB base; state accounted ${perFlow.engine_bytes_per_flow} B)\n`;
 process.stdout.write(`\n${header}\n\n${table}\n${memory}`);
 if (distributed !== '') process.stdout.write(`\nthrough Kafka (same capture):\n\n${distributed}\n`);
+if (cassandraTable !== '') process.stdout.write(`\ninto Cassandra (same capture):\n\n${cassandraTable}\n`);
 fs.writeFileSync(
   path.join(dataDir, 'last-run.json'),
-  JSON.stringify({ header, packets, flows, fileBytes, results, perFlow, distributed }, null, 2),
+  JSON.stringify(
+    { header, packets, flows, fileBytes, results, perFlow, distributed, cassandra: cassandraTable },
+    null,
+    2,
+  ),
 );

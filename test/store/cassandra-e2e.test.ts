@@ -79,7 +79,7 @@ async function report(store: string, name: ReportName, p: Partial<ReportParams>)
 /** Every report, with parameter sets that cut the capture in places, on both stores. */
 async function assertSameReports(duck: string, cass: string): Promise<void> {
   const talkers = await report(duck, 'top-talkers', { limit: 5 });
-  assert.ok(talkers.length === 5, 'the capture has talkers');
+  assert.ok(talkers.length > 0, 'the capture has talkers');
   const traffic = await report(duck, 'traffic', { stepS: 1 });
   assert.ok(traffic.length > 3, 'the capture spans seconds');
   const t0 = traffic[0]![0] as number;
@@ -91,7 +91,7 @@ async function assertSameReports(duck: string, cass: string): Promise<void> {
     cases.push(['top-talkers', { ...w, limit: 50 }], ['top-ports', { ...w, limit: 50 }], ['alerts', w]);
     cases.push(['traffic', { ...w, stepS: 1 }], ['traffic', { ...w, stepS: 60 }], ['traffic', { ...w, stepS: 7 }]);
     for (const [host] of talkers.slice(0, 3)) cases.push(['host-flows', { ...w, host: host as string }]);
-    cases.push(['host-flows', { ...w, host: talkers[4]![0] as string, limit: 3 }]);
+    cases.push(['host-flows', { ...w, host: talkers.at(-1)![0] as string, limit: 3 }]);
   }
   for (const [name, p] of cases) {
     const a = await report(duck, name, p);
@@ -133,13 +133,17 @@ describe('run --store cassandra://', () => {
     await assertSameReports(duck, cass);
   });
 
-  it('Cassandra stopped mid-run: the writer waits with bounded memory, and the store is complete after the restart', async () => {
+  it('Cassandra stopped mid-run: the writer waits with bounded memory, and the store is complete after the restart', async (t) => {
     const big = path.join(dir, 'big.pcap');
     await synthesize({ out: big, packets: 600_000, seed: 12 });
     const duck = path.join(dir, 'big.duckdb');
     await ok(['run', big, '--db', duck, '--no-dashboard', '--exit']);
     const cass = `${node!.url}/e2e_outage?queue=5000`;
     const run = cli(['run', big, '--store', cass, '--exit']);
+    // A failed assertion must not leave the run waiting for a node that cleanup removes.
+    t.after(() => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    });
     const rss = (): number => {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${run.child.pid}/status`, 'utf8'));
@@ -152,29 +156,35 @@ describe('run --store cassandra://', () => {
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(run.child.exitCode, null, 'the run is still going when the node stops');
     await node!.stop();
-    // The run fills its write queue within a moment, then waits: from there on, memory is flat.
+    const cpuTicks = (): number => {
+      try {
+        const f = fs.readFileSync(`/proc/${run.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(f[11]) + Number(f[12]); // utime + stime
+      } catch {
+        return 0;
+      }
+    };
+    // The run fills its write queue within a moment, then waits: from there on it reads no
+    // input (next to no CPU) and its memory is flat.
     await new Promise((r) => setTimeout(r, 2000));
     const blocked = rss();
+    const cpuBlocked = cpuTicks();
     let peak = blocked;
     const sampler = setInterval(() => {
       peak = Math.max(peak, rss());
     }, 100);
     await new Promise((r) => setTimeout(r, 6000));
     assert.equal(run.child.exitCode, null, 'the run waits for the node instead of failing');
-    await node!.restart();
-    const r = await Promise.race([
-      run.done,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => {
-          run.child.kill();
-          void run.done.then((x) => reject(new Error(`run did not finish: ${x.stderr.slice(-3000)}`)));
-        }, 120_000),
-      ),
-    ]);
+    const cpuWaiting = cpuTicks() - cpuBlocked;
     clearInterval(sampler);
+    await node!.restart();
+    const watchdog = setTimeout(() => run.child.kill(), 120_000);
+    const r = await run.done.finally(() => clearTimeout(watchdog));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /store write retries [1-9]/);
     const mb = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MB`;
+    // 6 s of reading would be ~600 ticks (100 per CPU second); retries cost a few.
+    assert.ok(cpuWaiting < 100, `the run used ${cpuWaiting} CPU ticks in 6 s while the node was down`);
     assert.ok(
       blocked > 0 && peak - blocked < 16 * 2 ** 20,
       `RSS went ${mb(blocked)} -> ${mb(peak)} while the node was down`,
