@@ -67,7 +67,9 @@ const SLACK_S = 0.08;
 
 function assertNear(actual: number, expected: number, what: string, r?: { shiftedMs: number }): void {
   const lo = expected * 0.95;
-  const hi = expected * 1.05 + SLACK_S;
+  // A stall of the machine (another process taking both cores) moves the schedule instead of
+  // causing a burst; the replay reports by how much, and that time is not its own lateness.
+  const hi = expected * 1.05 + SLACK_S + (r === undefined ? 0 : r.shiftedMs / 1000);
   const shifted = r === undefined ? '' : `, schedule moved ${r.shiftedMs.toFixed(1)} ms`;
   assert.ok(
     actual >= lo && actual <= hi,
