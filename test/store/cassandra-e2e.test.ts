@@ -17,6 +17,7 @@ import { openReportSource } from '../../src/query/open-reports.ts';
 import type { ReportName, ReportParams } from '../../src/query/reports.ts';
 import { synthesize } from '../../src/synth/index.ts';
 import { corpusPath } from '../helpers/corpus.ts';
+import { exitDespiteLeakedHandles } from '../helpers/leaked-handles.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -66,6 +67,8 @@ after(async () => {
   await node?.cleanup();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+// Registered after the cleanup, so it runs once the node is gone.
+exitDespiteLeakedHandles();
 
 async function report(store: string, name: ReportName, p: Partial<ReportParams>): Promise<unknown[][]> {
   const r = await openReportSource(store);

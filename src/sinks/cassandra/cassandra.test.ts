@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import cassandra from 'cassandra-driver';
 import { CassandraServer } from '../../../scripts/brokers/cassandra.ts';
 import { flow, storeConformance } from '../../../test/conformance/store.ts';
+import { exitDespiteLeakedHandles } from '../../../test/helpers/leaked-handles.ts';
 import { isPipelineError } from '../../core/errors.ts';
 import { openReportSource } from '../../query/open-reports.ts';
 import { type CassandraStoreAddress, parseStoreAddress } from '../store-url.ts';
@@ -22,6 +23,8 @@ before(async () => {
 after(async () => {
   await node?.cleanup();
 });
+// Registered after the cleanup, so it runs once the node is gone.
+exitDespiteLeakedHandles();
 
 function address(url: string): CassandraStoreAddress {
   return parseStoreAddress(url) as CassandraStoreAddress;

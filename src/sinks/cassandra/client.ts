@@ -82,17 +82,22 @@ export async function connectCassandra(client: CassandraClient, a: CassandraStor
 }
 
 /**
- * Shut a client down for good. A client whose connect failed keeps host pools that go on
- * reconnecting on a timer after `shutdown()` (which then holds the process open): their pools
- * are closed too.
+ * Shut a client down for good. A client whose connect failed keeps host pools and a control
+ * connection that go on reconnecting on timers after `shutdown()` (which then hold the process
+ * open): they are closed too.
  * @example
  * await shutdownCassandra(client);
  */
 export async function shutdownCassandra(client: CassandraClient): Promise<void> {
   await client.shutdown().catch(() => undefined);
-  const hosts = (client as unknown as { hosts?: { values(): Iterable<{ pool?: { shutdown(): Promise<void> } }> } })
-    .hosts;
-  for (const h of hosts?.values() ?? []) await h.pool?.shutdown().catch(() => undefined);
+  const inner = client as unknown as {
+    hosts?: { values(): Iterable<{ pool?: { shutdown(): Promise<void> } }> };
+    controlConnection?: { shutdown(): void };
+  };
+  // After a failed connect the control connection goes on retrying too (`shutdown()` skips a
+  // client that never connected).
+  inner.controlConnection?.shutdown();
+  for (const h of inner.hosts?.values() ?? []) await h.pool?.shutdown().catch(() => undefined);
 }
 
 /**
