@@ -44,6 +44,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  cliFlag,
+  cliPort,
   exitedWithin,
   freePort,
   killOnExit,
@@ -468,18 +470,6 @@ export class CassandraServer {
   }
 }
 
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function portFlag(argv: string[], name: string, fallback: number): number {
-  const v = flag(argv, name);
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got '${v}'`);
-  return n;
-}
-
 async function cli(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const state = readState('cassandra');
@@ -490,9 +480,9 @@ async function cli(argv: string[]): Promise<void> {
         console.log(`127.0.0.1:${state.port}`);
         return;
       }
-      const port = portFlag(rest, '--port', 9042);
-      const storagePort = portFlag(rest, '--storage-port', 7000);
-      const dataDir = flag(rest, '--data-dir') ?? join(stateDir('cassandra'), 'data');
+      const port = cliPort(rest, '--port', 9042);
+      const storagePort = cliPort(rest, '--storage-port', 7000);
+      const dataDir = cliFlag(rest, '--data-dir') ?? join(stateDir('cassandra'), 'data');
       const t0 = performance.now();
       const node = await CassandraServer.start({ port, storagePort, dataDir, detached: true });
       writeState('cassandra', {
@@ -509,7 +499,7 @@ async function cli(argv: string[]): Promise<void> {
       return;
     }
     case 'wait': {
-      const port = state?.port ?? portFlag(rest, '--port', 9042);
+      const port = state?.port ?? cliPort(rest, '--port', 9042);
       await waitUntil(() => cassandraReady(port), READY_TIMEOUT_MS, `cassandra on 127.0.0.1:${port}`);
       console.log(`127.0.0.1:${port}`);
       return;

@@ -27,6 +27,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import {
+  cliFlag,
+  cliPort,
   exitedWithin,
   freePort,
   killOnExit,
@@ -349,18 +351,6 @@ export class KafkaBroker {
   }
 }
 
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function portFlag(argv: string[], name: string, fallback: number): number {
-  const v = flag(argv, name);
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got '${v}'`);
-  return n;
-}
-
 async function cli(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const state = readState('kafka');
@@ -371,9 +361,9 @@ async function cli(argv: string[]): Promise<void> {
         console.log(`127.0.0.1:${state.port}`);
         return;
       }
-      const port = portFlag(rest, '--port', 9092);
-      const controllerPort = portFlag(rest, '--controller-port', port + 1);
-      const dataDir = flag(rest, '--data-dir') ?? join(stateDir('kafka'), 'data');
+      const port = cliPort(rest, '--port', 9092);
+      const controllerPort = cliPort(rest, '--controller-port', port + 1);
+      const dataDir = cliFlag(rest, '--data-dir') ?? join(stateDir('kafka'), 'data');
       const t0 = performance.now();
       const broker = await KafkaBroker.start({ port, controllerPort, dataDir, detached: true });
       writeState('kafka', {
@@ -390,7 +380,7 @@ async function cli(argv: string[]): Promise<void> {
       return;
     }
     case 'wait': {
-      const port = state?.port ?? portFlag(rest, '--port', 9092);
+      const port = state?.port ?? cliPort(rest, '--port', 9092);
       await waitUntil(() => kafkaReady(`127.0.0.1:${port}`), READY_TIMEOUT_MS, `kafka on 127.0.0.1:${port}`);
       console.log(`127.0.0.1:${port}`);
       return;

@@ -247,3 +247,25 @@ export async function pidGone(pid: number, ms: number): Promise<boolean> {
   }
   return true;
 }
+
+/**
+ * The value after `name` in a broker CLI's arguments.
+ * @example
+ * cliFlag(['--data-dir', 'd'], '--data-dir'); // 'd'
+ */
+export function cliFlag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/**
+ * A port number given after `name`, or `fallback`.
+ * @example
+ * cliPort(['--port', '9042'], '--port', 7000); // 9042
+ */
+export function cliPort(argv: string[], name: string, fallback: number): number {
+  const v = cliFlag(argv, name);
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got '${v}'`);
+  return n;
+}

@@ -23,6 +23,7 @@
  */
 import { PipelineError } from '../../core/errors.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
+import { HOST_FLOW_COLUMNS } from '../../query/reports.ts';
 import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import type { CassandraStoreAddress } from '../store-url.ts';
 import type { CassandraClient } from './client.ts';
@@ -65,24 +66,17 @@ export const FLOW_VALUE_COLUMNS: readonly string[] = [
   ...CIC_FEATURES.map((f) => f.name),
 ];
 
-/** Columns of `flows_by_host` after the key. */
+/**
+ * Columns of `flows_by_host` after the key: what the host-flows report shows (less the key
+ * columns), plus the sensor, flow id, Community ID and protocol number. `sensor` comes first
+ * (the writer binds it from the store, the rest from the record).
+ */
 export const HOST_VALUE_COLUMNS: readonly string[] = [
   'sensor',
   'flow_id',
   'community_id',
-  'last_seen_us',
   'protocol',
-  'protocol_name',
-  'src_ip',
-  'src_port',
-  'dest_ip',
-  'dest_port',
-  'fwd_packets',
-  'bwd_packets',
-  'fwd_bytes',
-  'bwd_bytes',
-  'end_reason',
-  'partial',
+  ...HOST_FLOW_COLUMNS.filter((c) => c !== 'flow_uid' && c !== 'first_seen_us'),
 ];
 
 /** Counters of a metric window stored as columns; nested parts are JSON text. */
