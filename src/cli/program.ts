@@ -6,20 +6,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isPipelineError } from '../core/errors.ts';
 import { DEFAULT_PAYLOAD_BYTES } from '../decode/fields.ts';
 import { DEFAULT_REPORT_LIMIT, REPORT_NAMES } from '../query/reports.ts';
-import { DEFAULT_STORE_PATH } from '../sinks/db/duckdb-store.ts';
+import { DEFAULT_STORE_PATH } from '../sinks/db/schema.ts';
 import type { CaptureCliOptions } from './commands/capture.ts';
 import type { CqlOptions } from './commands/cql.ts';
-import { decodeCommand } from './commands/decode.ts';
-import { type DemoOptions, demoCommand } from './commands/demo.ts';
-import { type FlowsOptions, flowsCommand } from './commands/flows.ts';
+import type { DemoOptions } from './commands/demo.ts';
+import type { FlowsOptions } from './commands/flows.ts';
 import type { ProcessCliOptions } from './commands/process.ts';
 import type { QueryOptions } from './commands/query.ts';
 import type { ReplayCliOptions } from './commands/replay.ts';
 import type { ReportCliOptions } from './commands/report.ts';
-import { type RunOptions, runCommand } from './commands/run.ts';
+import type { RunOptions } from './commands/run.ts';
 import type { SinkCliOptions } from './commands/sink.ts';
-import { statsCommand } from './commands/stats.ts';
-import { synthCommand } from './commands/synth.ts';
 import { EXIT_INTERNAL, EXIT_USAGE, exitCodeFor } from './exit-codes.ts';
 import { addFlowOptions } from './flow-options.ts';
 
@@ -91,7 +88,7 @@ export function buildProgram(): Command {
       DEFAULT_PAYLOAD_BYTES,
     )
     .action((input: string, o: { format: 'jsonl' | 'csv'; fields?: string[]; limit?: number; payloadBytes: number }) =>
-      run(() => decodeCommand(input, o)),
+      run(async () => (await import('./commands/decode.ts')).decodeCommand(input, o)),
     );
 
   program
@@ -99,7 +96,9 @@ export function buildProgram(): Command {
     .description('summarise a capture: totals, rates, link types, protocol hierarchy, anomalies, 5-tuples')
     .argument('<input>', 'pcap or pcapng file (optionally gzip-compressed), or - for stdin')
     .option('--json', 'machine-readable JSON output', false)
-    .action((input: string, o: { json: boolean }) => run(() => statsCommand(input, o)));
+    .action((input: string, o: { json: boolean }) =>
+      run(async () => (await import('./commands/stats.ts')).statsCommand(input, o)),
+    );
 
   program
     .command('query')
@@ -157,7 +156,9 @@ export function buildProgram(): Command {
       .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'cic']).default('jsonl'))
       .option('--label <text>', 'Label column of --format cic', 'BENIGN')
       .option('--summary', 'print flow counts on stderr at the end', false),
-  ).action((input: string, o: FlowsOptions) => run(() => flowsCommand(input, o)));
+  ).action((input: string, o: FlowsOptions) =>
+    run(async () => (await import('./commands/flows.ts')).flowsCommand(input, o)),
+  );
 
   addFlowOptions(
     program
@@ -180,7 +181,7 @@ export function buildProgram(): Command {
       .option('--no-dashboard', 'do not serve the dashboard')
       .option('--exit', 'exit when the input is done instead of serving the dashboard until Ctrl-C', false)
       .option('--top-n <n>', 'entries in the top talkers/ports/conversations lists', '10'),
-  ).action((input: string, o: RunOptions) => run(() => runCommand(input, o)));
+  ).action((input: string, o: RunOptions) => run(async () => (await import('./commands/run.ts')).runCommand(input, o)));
 
   const roleOptions = (cmd: Command): Command =>
     cmd
@@ -257,7 +258,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', positiveInt('--seed'), 1)
     .addOption(new Option('--format <format>', 'capture format').choices(['pcap', 'pcapng']).default('pcap'))
     .action((o: { out: string; packets?: number; bytes?: number; seed: number; format: 'pcap' | 'pcapng' }) =>
-      run(() => synthCommand(o)),
+      run(async () => (await import('./commands/synth.ts')).synthCommand(o)),
     );
 
   program
@@ -268,7 +269,7 @@ export function buildProgram(): Command {
     .option('--host <address>', 'dashboard bind address', '127.0.0.1')
     .option('--port <n>', 'dashboard port', '8080')
     .option('--exit', 'exit when done instead of serving the dashboard until Ctrl-C', false)
-    .action((o: DemoOptions) => run(() => demoCommand(o)));
+    .action((o: DemoOptions) => run(async () => (await import('./commands/demo.ts')).demoCommand(o)));
 
   return program;
 }

@@ -28,11 +28,35 @@ import { crc32 } from 'node:zlib';
 import { PipelineError } from '../core/errors.ts';
 import { LAYER_TCP, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
-import { formatIPv4, formatIPv6 } from '../decode/format.ts';
-import { CIC_FEATURES, CicAccumulator, type CicMode } from './cic-features.ts';
-import { communityId } from './community-id.ts';
-import { FLOW_KEY_WORDS, FlowKeyBuilder, flowUid, hashKey } from './flow-key.ts';
+import { CicAccumulator, type CicMode } from './cic-features.ts';
+import { FLOW_KEY_WORDS, FlowKeyBuilder, hashKey } from './flow-key.ts';
 import { FlowTable } from './flow-table.ts';
+import {
+  endReasonIndex,
+  P_BWD_BYTES,
+  P_BWD_FLAGS,
+  P_BWD_PACKETS,
+  P_BWD_PAYLOAD,
+  P_CONTEXT,
+  P_FEATURES,
+  P_FIRST_US,
+  P_FLOW_ID,
+  P_FWD_BYTES,
+  P_FWD_FLAGS,
+  P_FWD_PACKETS,
+  P_FWD_PAYLOAD,
+  P_HAS_FEATURES,
+  P_ICMP_TC,
+  P_INIT_A,
+  P_KEY,
+  P_LAST_US,
+  P_LATE_US,
+  P_PARTIAL,
+  P_REASON,
+  PACKED_FLOW_WIDTH,
+  TUNNEL_TYPES,
+  unpackFlow,
+} from './packed-flow.ts';
 import { protocolName } from './protocols.ts';
 import type { FlowEndReason, FlowRecord } from './records.ts';
 
@@ -85,6 +109,12 @@ export interface FlowEngineOptions {
   partialEveryS?: number;
   /** Receives every finished flow and partial update. */
   onFlow: (rec: FlowRecord) => void;
+  /**
+   * When set, receives every flow instead of `onFlow`, as a packed record (`packed-flow.ts`) in
+   * a scratch array valid only during the call: for a caller that makes the record's text on
+   * another thread.
+   */
+  onPackedFlow?: (packed: Float64Array) => void;
   /** Called when a flow starts and ends (for KPIs). */
   onFlowStart?: (tsUs: number) => void;
   onFlowEnd?: (tsUs: number) => void;
@@ -108,8 +138,6 @@ export interface FlowEngineStats {
   /** Flows ended early to respect the live-flow cap: a loss figure. */
   flows_evicted: number;
 }
-
-const TUNNEL_TYPES = ['', 'gre', 'vxlan', 'geneve', 'ipip', '6in4', '6in6', '4in6', 'erspan', 'gtp', 'teredo', 'l2tp'];
 
 // State word bits.
 const ST_FWD_FLAGS = 0xff;
@@ -248,6 +276,8 @@ export class FlowEngine {
   packetUs = 0;
 
   private readonly kb = new FlowKeyBuilder();
+  /** Scratch packed record that `record()` unpacks. */
+  private readonly packed = new Float64Array(PACKED_FLOW_WIDTH);
   private readonly table: FlowTable;
   private readonly cic: CicAccumulator | null;
   /**
@@ -257,6 +287,7 @@ export class FlowEngine {
    */
   private readonly ownLast: boolean;
   private readonly onFlow: (rec: FlowRecord) => void;
+  private readonly onPackedFlow: ((packed: Float64Array) => void) | null;
   private readonly externalClock: boolean;
   private readonly onFlowStart: ((tsUs: number) => void) | null;
   private readonly onFlowEnd: ((tsUs: number) => void) | null;
@@ -318,6 +349,7 @@ export class FlowEngine {
         : new CicAccumulator({ mode: this.featureMode, activityTimeoutUs: Math.round(t.activityS * 1e6) });
     this.ownLast = this.cic === null || this.cic.mode === 'cic';
     this.onFlow = options.onFlow;
+    this.onPackedFlow = options.onPackedFlow ?? null;
     this.externalClock = options.externalClock === true;
     this.onFlowStart = options.onFlowStart ?? null;
     this.onFlowEnd = options.onFlowEnd ?? null;
@@ -513,87 +545,63 @@ export class FlowEngine {
   }
 
   private emit(slot: number, reason: FlowEndReason, partial: boolean): void {
-    this.onFlow(this.record(slot, reason, partial, true));
+    const onPacked = this.onPackedFlow;
+    if (onPacked === null) {
+      this.onFlow(this.record(slot, reason, partial, true));
+      return;
+    }
+    this.pack(slot, reason, partial, true, this.packed, 0);
+    onPacked(this.packed);
   }
 
   /** The record of the flow in `slot` as it stands. */
   private record(slot: number, reason: FlowEndReason, partial: boolean, withFeatures: boolean): FlowRecord {
-    const t = this.table;
-    const st = this.table.words[slot * STRIDE + W_STATE]!;
-    const initA = (st & ST_INIT_A) !== 0;
-    const w0 = t.keyWord(slot, 0);
-    const protocol = w0 & 0xff;
-    const v = w0 >>> 8;
-    const ports = t.keyWord(slot, 9);
-    let portA = ports >>> 16;
-    let portB = ports & 0xffff;
-    let srcIp: string;
-    let dstIp: string;
-    let a: number | Uint32Array;
-    let b: number | Uint32Array;
-    if (v === 4) {
-      a = t.keyWord(slot, 1);
-      b = t.keyWord(slot, 5);
-      srcIp = formatIPv4(initA ? a : b);
-      dstIp = formatIPv4(initA ? b : a);
-    } else {
-      const wa = new Uint32Array(4);
-      const wb = new Uint32Array(4);
-      for (let i = 0; i < 4; i++) {
-        wa[i] = t.keyWord(slot, 1 + i);
-        wb[i] = t.keyWord(slot, 5 + i);
-      }
-      a = wa;
-      b = wb;
-      srcIp = formatIPv6(initA ? wa : wb);
-      dstIp = formatIPv6(initA ? wb : wa);
-    }
-    const isIcmp = protocol === 1 || protocol === 58;
-    if (isIcmp) {
-      // Like Zeek's conn.log, ICMP flows carry type and code where ports would be.
-      const tc = st & 0xffff;
-      portA = initA ? tc >>> 8 : tc & 0xff;
-      portB = initA ? tc & 0xff : tc >>> 8;
-    }
-    const srcPort = initA ? portA : portB;
-    const dstPort = initA ? portB : portA;
-    let features: Float64Array | null = null;
-    if (this.cic !== null && withFeatures) {
-      features = new Float64Array(CIC_FEATURES.length);
-      this.cic.values(slot, features);
-    }
-    const ctx = this.table.words[slot * STRIDE + W_CONTEXT]!;
-    const first = this.firstOf(slot);
-    const last = this.lastOf(slot);
+    this.pack(slot, reason, partial, withFeatures, this.packed, 0);
+    return unpackFlow(this.packed, 0);
+  }
+
+  /**
+   * Write the flow in `slot` as a packed record (`packed-flow.ts`) at `out[at ..]`: numbers
+   * only, so the text of the record can be made elsewhere.
+   */
+  private pack(
+    slot: number,
+    reason: FlowEndReason,
+    partial: boolean,
+    withFeatures: boolean,
+    out: Float64Array,
+    at: number,
+  ): void {
+    const words = this.table.words;
+    const o = slot * STRIDE;
+    const st = words[o + W_STATE]!;
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) out[at + P_KEY + i] = words[o + i]!;
     const cic = this.cic;
-    return {
-      flow_id: this.flowId[slot]!,
-      flow_uid: flowUid(t.words, slot * STRIDE, ctx, first, this.lateUs[slot]!),
-      community_id: communityId(v === 4 ? 4 : 6, initA ? a : b, initA ? b : a, protocol, srcPort, dstPort),
-      first_seen_us: first,
-      last_seen_us: last,
-      duration_us: last - first,
-      ip_version: v,
-      protocol,
-      protocol_name: protocolName(protocol),
-      src_ip: srcIp,
-      src_port: srcPort,
-      dest_ip: dstIp,
-      dest_port: dstPort,
-      vlan_id: (ctx & 0x1fff) - 1,
-      tunnel_type: TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other',
-      fwd_packets: cic === null ? this.fwdPkts[slot]! : cic.fwdPackets(slot),
-      bwd_packets: cic === null ? this.bwdPkts[slot]! : cic.bwdPackets(slot),
-      fwd_bytes: this.table.words64[slot * 8 + D_FWD_BYTES]!,
-      bwd_bytes: this.table.words64[slot * 8 + D_BWD_BYTES]!,
-      fwd_payload_bytes: cic === null ? this.fwdPayload[slot]! : cic.fwdPayloadBytes(slot),
-      bwd_payload_bytes: cic === null ? this.bwdPayload[slot]! : cic.bwdPayloadBytes(slot),
-      fwd_tcp_flags: isIcmp ? 0 : st & ST_FWD_FLAGS,
-      bwd_tcp_flags: isIcmp ? 0 : (st >>> ST_BWD_SHIFT) & 0xff,
-      end_reason: reason,
-      partial,
-      features,
-    };
+    out[at + P_FLOW_ID] = this.flowId[slot]!;
+    out[at + P_FIRST_US] = this.firstOf(slot);
+    out[at + P_LAST_US] = this.lastOf(slot);
+    out[at + P_LATE_US] = this.lateUs[slot]!;
+    out[at + P_CONTEXT] = words[o + W_CONTEXT]!;
+    out[at + P_INIT_A] = (st & ST_INIT_A) !== 0 ? 1 : 0;
+    out[at + P_FWD_FLAGS] = st & ST_FWD_FLAGS;
+    out[at + P_BWD_FLAGS] = (st >>> ST_BWD_SHIFT) & 0xff;
+    out[at + P_ICMP_TC] = st & 0xffff;
+    out[at + P_FWD_PACKETS] = cic === null ? this.fwdPkts[slot]! : cic.fwdPackets(slot);
+    out[at + P_BWD_PACKETS] = cic === null ? this.bwdPkts[slot]! : cic.bwdPackets(slot);
+    out[at + P_FWD_BYTES] = this.table.words64[slot * 8 + D_FWD_BYTES]!;
+    out[at + P_BWD_BYTES] = this.table.words64[slot * 8 + D_BWD_BYTES]!;
+    out[at + P_FWD_PAYLOAD] = cic === null ? this.fwdPayload[slot]! : cic.fwdPayloadBytes(slot);
+    out[at + P_BWD_PAYLOAD] = cic === null ? this.bwdPayload[slot]! : cic.bwdPayloadBytes(slot);
+    out[at + P_REASON] = endReasonIndex(reason);
+    out[at + P_PARTIAL] = partial ? 1 : 0;
+    if (cic !== null && withFeatures) {
+      out[at + P_HAS_FEATURES] = 1;
+      // A record's features start from zero, as a fresh array's did.
+      out.fill(0, at + P_FEATURES, at + PACKED_FLOW_WIDTH);
+      cic.values(slot, out.subarray(at + P_FEATURES, at + PACKED_FLOW_WIDTH));
+    } else {
+      out[at + P_HAS_FEATURES] = 0;
+    }
   }
 
   /**
@@ -644,7 +652,7 @@ export class FlowEngine {
       ) {
         this.reportTs[s] = now;
         this.stats.partial_updates++;
-        this.onFlow(this.record(s, 'update', true, true));
+        this.emit(s, 'update', true);
       }
     }
   }

@@ -6,10 +6,12 @@ import { PipelineError } from '../../core/errors.ts';
 import { JsonWriter } from '../../core/json-writer.ts';
 import { PacketContext } from '../../core/packet.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
+import { P_BWD_PACKETS, P_FWD_PACKETS } from '../../flow/packed-flow.ts';
 import type { FlowRecord } from '../../flow/records.ts';
 import { type FlowFormat, flowBytesWriter, flowFormatter } from '../../sinks/flow-format.ts';
 import { LineWriter } from '../../sinks/stdout/line-writer.ts';
-import { readDecoded } from '../../transports/worker/decode-pipeline.ts';
+import { FlowTextThread } from '../../sinks/worker/flow-text-thread.ts';
+import { readDecoded, usesTwoStages } from '../../transports/worker/decode-pipeline.ts';
 import { type FlowCliOptions, flowSettings, threadsOption } from '../flow-options.ts';
 import { Progress } from '../progress.ts';
 import { reportTruncation } from '../report.ts';
@@ -41,9 +43,26 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
   const json = new JsonWriter();
   const recycle = (b: Uint8Array): void => json.recycle(b as Buffer);
   if (fmt.header !== null) out.line(fmt.header);
+  const threads = threadsOption(opts.threads);
+  // With decoding in a worker, the text of the flows is made on a thread of its own too: this
+  // thread only runs the flow engine and copies each flow's numbers.
+  const text = usesTwoStages(path, threads)
+    ? new FlowTextThread(out, {
+        format: opts.format as 'jsonl' | 'csv' | 'cic',
+        label: opts.label,
+        mode: features === 'none' ? 'corrected' : features,
+      })
+    : null;
   const engine = new FlowEngine({
     ...settings,
     features,
+    onPackedFlow:
+      text === null
+        ? undefined
+        : (packed) => {
+            if (cicCompatible && packed[P_FWD_PACKETS]! + packed[P_BWD_PACKETS]! < 2) return;
+            text.add(packed);
+          },
     onFlow: (r: FlowRecord) => {
       if (cicCompatible && r.fwd_packets + r.bwd_packets < 2) return;
       if (writeBytes !== null) {
@@ -62,7 +81,6 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
       }
     },
   });
-  const threads = threadsOption(opts.threads);
   const p = new PacketContext();
   let n = 0;
   const progress = new Progress();
@@ -70,18 +88,26 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
     n++;
     engine.packet(q);
   };
-  const result = await readDecoded(path, p, onPacket, {
-    threads,
-    appDetail: false,
-    afterChunk: async (input) => {
-      progress.update(input.bytesRead(), input.size, n);
-      out.bytes(json.take(), recycle);
-      await out.flush();
-    },
-    shouldStop: () => out.closed,
-  });
+  let result: Awaited<ReturnType<typeof readDecoded>>;
+  try {
+    result = await readDecoded(path, p, onPacket, {
+      threads,
+      appDetail: false,
+      afterChunk: async (input) => {
+        progress.update(input.bytesRead(), input.size, n);
+        if (text !== null) await text.room();
+        out.bytes(json.take(), recycle);
+        await out.flush();
+      },
+      shouldStop: () => out.closed,
+    });
+  } catch (err) {
+    await text?.close();
+    throw err;
+  }
   engine.flushAll('end');
   progress.done();
+  await text?.end();
   out.bytes(json.take(), recycle);
   await out.end();
   if (opts.summary) {

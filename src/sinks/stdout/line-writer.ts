@@ -91,19 +91,26 @@ export class LineWriter {
     this.chunks = [];
     this.done = [];
     if (this.closed) return;
-    if (!ok) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.out.off('drain', done);
-          this.out.off('error', done);
-          this.out.off('close', done);
-          resolve();
-        };
-        this.out.on('drain', done);
-        this.out.on('error', done);
-        this.out.on('close', done);
-      });
-    }
+    if (!ok) await this.drained();
+  }
+
+  /** One wait for 'drain' shared by every flush that finds the stream full (flushes may overlap). */
+  private drainWait: Promise<void> | null = null;
+
+  private drained(): Promise<void> {
+    this.drainWait ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.out.off('drain', done);
+        this.out.off('error', done);
+        this.out.off('close', done);
+        this.drainWait = null;
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('error', done);
+      this.out.on('close', done);
+    });
+    return this.drainWait;
   }
 
   /** Flush and wait until everything written has been handed to the OS. */

@@ -81,11 +81,16 @@ export async function readDecoded(
   opts: DecodedReadOptions = {},
 ): Promise<DecodedReadResult> {
   p.appDetail = opts.appDetail ?? p.appDetail;
-  const threads = opts.threads ?? 0;
-  if (threads === 1 || path === '-' || (threads === 0 && !isLargeFile(path))) {
-    return readInline(path, p, onPacket, opts);
-  }
+  if (!usesTwoStages(path, opts.threads ?? 0)) return readInline(path, p, onPacket, opts);
   return readTwoStage(path, p, onPacket, opts);
+}
+
+/**
+ * Whether `readDecoded(path, ..., { threads })` decodes in a worker: callers that could also move
+ * their own output to a thread decide with the same rule.
+ */
+export function usesTwoStages(path: string, threads: number): boolean {
+  return !(threads === 1 || path === '-' || (threads === 0 && !isLargeFile(path)));
 }
 
 /**
