@@ -77,6 +77,35 @@ export interface FlowRecord {
   features: Float64Array | null;
 }
 
+/** The scalar fields of a flow record in their order: output columns and wire order (features follow, named by CIC_FEATURES). */
+export const FLOW_SCALAR_COLUMNS = [
+  'flow_id',
+  'flow_uid',
+  'community_id',
+  'first_seen_us',
+  'last_seen_us',
+  'duration_us',
+  'ip_version',
+  'protocol',
+  'protocol_name',
+  'src_ip',
+  'src_port',
+  'dest_ip',
+  'dest_port',
+  'vlan_id',
+  'tunnel_type',
+  'fwd_packets',
+  'bwd_packets',
+  'fwd_bytes',
+  'bwd_bytes',
+  'fwd_payload_bytes',
+  'bwd_payload_bytes',
+  'fwd_tcp_flags',
+  'bwd_tcp_flags',
+  'end_reason',
+  'partial',
+] as const satisfies readonly (keyof FlowRecord)[];
+
 /** Count of one key in a top-N list. */
 export interface TopEntry {
   /** Address, port or conversation text. */

@@ -6,36 +6,9 @@
 
 import { JsonWriter } from '../core/json-writer.ts';
 import { CIC_FEATURES, type CicMode, cicCsvHeader, cicCsvRow } from '../flow/cic-features.ts';
-import type { FlowRecord } from '../flow/records.ts';
+import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../flow/records.ts';
 
-/** Scalar columns of a flow record, in output order (features follow, named by CIC_FEATURES). */
-export const FLOW_SCALAR_COLUMNS = [
-  'flow_id',
-  'flow_uid',
-  'community_id',
-  'first_seen_us',
-  'last_seen_us',
-  'duration_us',
-  'ip_version',
-  'protocol',
-  'protocol_name',
-  'src_ip',
-  'src_port',
-  'dest_ip',
-  'dest_port',
-  'vlan_id',
-  'tunnel_type',
-  'fwd_packets',
-  'bwd_packets',
-  'fwd_bytes',
-  'bwd_bytes',
-  'fwd_payload_bytes',
-  'bwd_payload_bytes',
-  'fwd_tcp_flags',
-  'bwd_tcp_flags',
-  'end_reason',
-  'partial',
-] as const satisfies readonly (keyof FlowRecord)[];
+export { FLOW_SCALAR_COLUMNS } from '../flow/records.ts';
 
 export type FlowFormat = 'jsonl' | 'csv' | 'cic';
 

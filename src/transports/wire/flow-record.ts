@@ -4,19 +4,59 @@
  * null), with NaN and infinities as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. Readable by any JSON consumer; `decodeFlowRecord` checks what it reads.
  */
 import { PipelineError } from '../../core/errors.ts';
-import type { FlowRecord } from '../../flow/records.ts';
+import { JsonWriter } from '../../core/json-writer.ts';
+import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../../flow/records.ts';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Field names in the order a `FlowRecord` holds them, `features` last (as JSON.stringify writes them). */
+const KEYS = [...FLOW_SCALAR_COLUMNS, 'features'].map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}"${k}":`, 'latin1'));
+const TRUE = Buffer.from('true', 'latin1');
+const FALSE = Buffer.from('false', 'latin1');
+const NULL = Buffer.from('null', 'latin1');
+/** One record's bytes are built here, then copied out: records are sent one message each. */
+const scratch = new JsonWriter(64 * 1024);
+
+/** A number as JSON.stringify writes it: integers as digits, others in their shortest round-trip form. */
+function writeNumber(w: JsonWriter, v: number): void {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) w.uint(v);
+  else w.ascii(Number.isFinite(v) ? String(v) : 'null');
+}
+
 /**
+ * The JSON of `rec` as bytes: the same text as `JSON.stringify` of the record with its features
+ * as an array (non-finite features as strings), written without building the string (~5×
+ * cheaper, and a processor encodes every flow).
  * @example
  * producer.send(topics.flows, [{ partition: 0, value: encodeFlowRecord(rec) }]);
  */
 export function encodeFlowRecord(rec: FlowRecord): Uint8Array {
-  // JSON has no NaN or Infinity (CICFlowMeter's rates can be either): those travel as text.
-  const features = rec.features === null ? null : Array.from(rec.features, (x) => (Number.isFinite(x) ? x : String(x)));
-  return encoder.encode(JSON.stringify({ ...rec, features }));
+  const w = scratch;
+  w.pos = 0;
+  const f = rec.features;
+  w.ensure(4096 + (f === null ? 0 : f.length * 26));
+  for (let i = 0; i < FLOW_SCALAR_COLUMNS.length; i++) {
+    w.raw(KEYS[i]!);
+    const v = rec[FLOW_SCALAR_COLUMNS[i]!];
+    if (typeof v === 'number') writeNumber(w, v);
+    else if (typeof v === 'boolean') w.raw(v ? TRUE : FALSE);
+    else w.string(v);
+  }
+  w.raw(KEYS[FLOW_SCALAR_COLUMNS.length]!);
+  if (f === null) w.raw(NULL);
+  else {
+    // JSON has no NaN or Infinity (CICFlowMeter's rates can be either): those travel as text.
+    w.byte(0x5b);
+    for (let i = 0; i < f.length; i++) {
+      if (i > 0) w.byte(0x2c);
+      const x = f[i]!;
+      if (Number.isFinite(x)) writeNumber(w, x);
+      else w.string(String(x));
+    }
+    w.byte(0x5d);
+  }
+  w.byte(0x7d);
+  return w.buf.slice(0, w.pos);
 }
 
 const NUMBER_FIELDS = [
