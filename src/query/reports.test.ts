@@ -30,6 +30,8 @@ describe('parseReportTime', () => {
   });
 
   it('reads ISO 8601, UTC when no zone is given, keeping microseconds', () => {
+    assert.equal(parseReportTime('2024-02-29', '--from'), Date.UTC(2024, 1, 29) * 1000);
+    assert.equal(parseReportTime('2000-02-29T23:59:59Z', '--from'), (Date.UTC(2000, 1, 29) + 86_399_000) * 1000);
     assert.equal(parseReportTime('1970-01-01T00:00:01Z', '--from'), 1_000_000);
     assert.equal(parseReportTime('2024-05-01T10:00:00Z', '--from'), MAY1_10H);
     assert.equal(parseReportTime('2024-05-01T10:00:00', '--from'), MAY1_10H);
@@ -43,6 +45,19 @@ describe('parseReportTime', () => {
 
   it('refuses anything else, naming the option', () => {
     for (const bad of ['', 'yesterday', '-5', '1e9', '2024-05-01T25:00:00Z', '2024/05/01', '0x10', 'Infinity']) {
+      assert.throws(() => parseReportTime(bad, '--to'), usage(/^--to must be an ISO 8601 time/), bad);
+    }
+  });
+
+  it('refuses days that do not exist instead of rolling them over', () => {
+    for (const bad of [
+      '2024-02-30',
+      '2023-02-29T00:00:00Z',
+      '2024-04-31 10:00',
+      '2024-00-10',
+      '2024-05-00',
+      '2024-02-29T24:00Z',
+    ]) {
       assert.throws(() => parseReportTime(bad, '--to'), usage(/^--to must be an ISO 8601 time/), bad);
     }
   });

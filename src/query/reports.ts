@@ -129,6 +129,18 @@ export function reportDef(name: string): ReportDef {
   return d;
 }
 
+/** Whether the date part of an ISO time names a real day, and its hour is below 24: Date.parse rolls 2024-02-30 over into March. */
+function realDay(t: string): boolean {
+  const y = Number(t.slice(0, 4));
+  const m = Number(t.slice(5, 7));
+  const d = Number(t.slice(8, 10));
+  if (t.length > 12 && Number(t.slice(11, 13)) > 23) return false;
+  if (m < 1 || m > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  return d <= days;
+}
+
 /**
  * A time given on the command line as µs since the epoch: ISO 8601 (`2024-05-01T10:00:00Z`; no
  * zone means UTC) or seconds since the epoch (`1714557600.25`).
@@ -143,7 +155,7 @@ export function parseReportTime(text: string, option: string): number {
   } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(t)) {
     const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(t) || t.length === 10 ? t : `${t}Z`;
     const ms = Date.parse(zoned.replace(' ', 'T'));
-    if (Number.isFinite(ms)) {
+    if (Number.isFinite(ms) && realDay(t)) {
       const frac = /\.(\d+)/.exec(t.slice(16))?.[1] ?? '';
       // Date keeps milliseconds only: add the sub-millisecond digits back.
       const subMs = frac.length > 3 ? Math.round(Number(`0.${frac.slice(3)}`) * 1000) : 0;
