@@ -9,8 +9,10 @@
  * engine thread's time, while the decode worker beside it waits. Moved here, it runs on the
  * core decoding leaves idle.
  *
- * Memory: at most `MAX_IN_FLIGHT` batches are out at once; `room()` resolves when there is
- * room again, and the caller awaits it between input chunks, so a slow worker slows the reader.
+ * Balance and memory: the worker holds at most `maxInFlight` batches. Past that, this thread
+ * formats the next batch itself (so at the end of input, when the open flows all end at once,
+ * both threads format them), and `room()`, awaited between input chunks, waits for the worker.
+ * Bytes go to the writer strictly in the order the flows were added.
  */
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
@@ -34,6 +36,7 @@ export interface FlowTextOptions {
   /** Batches the worker may hold before this thread formats batches itself. Default 4. */
   maxInFlight?: number;
 }
+
 const WORKER_URL = new URL('./flow-text-worker.ts', import.meta.url);
 
 /** One batch's place in the output order: its bytes once made. */
@@ -59,7 +62,6 @@ export class FlowTextThread {
   private failure: Error | null = null;
   /** Resolvers waiting for a reply (room, or the end). */
   private waiters: (() => void)[] = [];
-
   private readonly maxInFlight: number;
 
   /**
