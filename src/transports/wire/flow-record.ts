@@ -56,7 +56,8 @@ export function encodeFlowRecord(rec: FlowRecord): Uint8Array {
     w.byte(0x5d);
   }
   w.byte(0x7d);
-  return w.buf.slice(0, w.pos);
+  // A copy: the scratch buffer is reused for the next record (Buffer#slice would be a view).
+  return new Uint8Array(w.buf.subarray(0, w.pos));
 }
 
 const NUMBER_FIELDS = [
