@@ -5,7 +5,35 @@
  */
 
 import { JsonWriter } from '../core/json-writer.ts';
+import { formatIPv6 } from '../decode/format.ts';
 import { CIC_FEATURES, type CicMode, cicCsvHeader, cicCsvRow } from '../flow/cic-features.ts';
+import { communityId } from '../flow/community-id.ts';
+import { FLOW_KEY_WORDS, flowUid } from '../flow/flow-key.ts';
+import {
+  END_REASONS,
+  P_BWD_BYTES,
+  P_BWD_FLAGS,
+  P_BWD_PACKETS,
+  P_BWD_PAYLOAD,
+  P_CONTEXT,
+  P_FEATURES,
+  P_FIRST_US,
+  P_FLOW_ID,
+  P_FWD_BYTES,
+  P_FWD_FLAGS,
+  P_FWD_PACKETS,
+  P_FWD_PAYLOAD,
+  P_HAS_FEATURES,
+  P_ICMP_TC,
+  P_INIT_A,
+  P_KEY,
+  P_LAST_US,
+  P_LATE_US,
+  P_PARTIAL,
+  P_REASON,
+  TUNNEL_TYPES,
+} from '../flow/packed-flow.ts';
+import { protocolName } from '../flow/protocols.ts';
 import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../flow/records.ts';
 
 export { FLOW_SCALAR_COLUMNS } from '../flow/records.ts';
@@ -127,6 +155,145 @@ export function flowBytesWriter(format: 'jsonl' | 'csv'): (r: FlowRecord, w: Jso
       for (let i = 0; i < f.length; i++) {
         w.ascii(featureNames[i]!);
         writeNum(w, f[i]!, json);
+      }
+    } else if (!json) {
+      for (let i = 0; i < featureNames.length; i++) w.byte(0x2c);
+    }
+    if (json) w.byte(0x7d);
+    w.byte(0x0a);
+  };
+}
+
+/**
+ * `flowBytesWriter`'s text for a packed flow record (`flow/packed-flow.ts`) at `buf[at ..]`:
+ * byte for byte what `flowBytesWriter(format)(unpackFlow(buf, at), w)` writes (tested), without
+ * building the record object, its feature array or its address strings. The flow text thread
+ * formats every flow of a `flows` run this way.
+ * @example
+ * const write = packedFlowBytesWriter('csv'); write(batch, i * PACKED_FLOW_WIDTH, json);
+ */
+export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Array, at: number, w: JsonWriter) => void {
+  const json = format === 'jsonl';
+  const names = FLOW_SCALAR_COLUMNS.map((c, i) => (json ? `${i === 0 ? '{' : ','}"${c}":` : i === 0 ? '' : ','));
+  const featureNames = CIC_FEATURES.map((f) => (json ? `,"${f.name}":` : ','));
+  const [N_ID, N_UID, N_CID, N_FIRST, N_LAST, N_DUR, N_IPV, N_PROTO, N_PNAME, N_SRC, N_SPORT, N_DST, N_DPORT] = names;
+  const [N_VLAN, N_TUNNEL, N_FPKT, N_BPKT, N_FBYTES, N_BBYTES, N_FPAY, N_BPAY, N_FFLAGS, N_BFLAGS, N_REASON] =
+    names.slice(13);
+  const N_PARTIAL = names[24]!;
+  // The order above is FLOW_SCALAR_COLUMNS'; checked once here so a reordered list fails loudly.
+  const expected =
+    'flow_id,flow_uid,community_id,first_seen_us,last_seen_us,duration_us,ip_version,protocol,protocol_name,src_ip,src_port,dest_ip,dest_port,vlan_id,tunnel_type,fwd_packets,bwd_packets,fwd_bytes,bwd_bytes,fwd_payload_bytes,bwd_payload_bytes,fwd_tcp_flags,bwd_tcp_flags,end_reason,partial';
+  if (FLOW_SCALAR_COLUMNS.join(',') !== expected) throw new Error('packedFlowBytesWriter: flow columns changed');
+  const key = new Uint32Array(FLOW_KEY_WORDS);
+  const a6 = new Uint32Array(4);
+  const b6 = new Uint32Array(4);
+  const text = (w: JsonWriter, s: string): void => {
+    if (json) {
+      w.byte(0x22);
+      w.ascii(s);
+      w.byte(0x22);
+    } else w.ascii(s);
+  };
+  const ipv4 = (w: JsonWriter, a: number): void => {
+    if (json) w.ipv4(a);
+    else {
+      w.uint(a >>> 24);
+      w.byte(0x2e);
+      w.uint((a >>> 16) & 255);
+      w.byte(0x2e);
+      w.uint((a >>> 8) & 255);
+      w.byte(0x2e);
+      w.uint(a & 255);
+    }
+  };
+  return (buf, at, w) => {
+    w.ensure(MAX_FLOW_LINE + 128);
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) key[i] = buf[at + P_KEY + i]!;
+    const initA = buf[at + P_INIT_A] === 1;
+    const w0 = key[0]!;
+    const protocol = w0 & 0xff;
+    const v = w0 >>> 8;
+    const ports = key[9]!;
+    let portA = ports >>> 16;
+    let portB = ports & 0xffff;
+    const isIcmp = protocol === 1 || protocol === 58;
+    if (isIcmp) {
+      const tc = buf[at + P_ICMP_TC]!;
+      portA = initA ? tc >>> 8 : tc & 0xff;
+      portB = initA ? tc & 0xff : tc >>> 8;
+    }
+    const srcPort = initA ? portA : portB;
+    const dstPort = initA ? portB : portA;
+    const ctx = buf[at + P_CONTEXT]!;
+    const first = buf[at + P_FIRST_US]!;
+    const last = buf[at + P_LAST_US]!;
+    let community: string;
+    if (v === 4) {
+      community = communityId(4, initA ? key[1]! : key[5]!, initA ? key[5]! : key[1]!, protocol, srcPort, dstPort);
+    } else {
+      for (let i = 0; i < 4; i++) {
+        a6[i] = key[1 + i]!;
+        b6[i] = key[5 + i]!;
+      }
+      community = communityId(6, initA ? a6 : b6, initA ? b6 : a6, protocol, srcPort, dstPort);
+    }
+    w.ascii(N_ID!);
+    writeNum(w, buf[at + P_FLOW_ID]!, json);
+    w.ascii(N_UID!);
+    text(w, flowUid(key, 0, ctx, first, buf[at + P_LATE_US]!));
+    w.ascii(N_CID!);
+    text(w, community);
+    w.ascii(N_FIRST!);
+    writeNum(w, first, json);
+    w.ascii(N_LAST!);
+    writeNum(w, last, json);
+    w.ascii(N_DUR!);
+    writeNum(w, last - first, json);
+    w.ascii(N_IPV!);
+    writeNum(w, v, json);
+    w.ascii(N_PROTO!);
+    writeNum(w, protocol, json);
+    w.ascii(N_PNAME!);
+    text(w, protocolName(protocol));
+    w.ascii(N_SRC!);
+    if (v === 4) ipv4(w, initA ? key[1]! : key[5]!);
+    else text(w, formatIPv6(initA ? a6 : b6));
+    w.ascii(N_SPORT!);
+    writeNum(w, srcPort, json);
+    w.ascii(N_DST!);
+    if (v === 4) ipv4(w, initA ? key[5]! : key[1]!);
+    else text(w, formatIPv6(initA ? b6 : a6));
+    w.ascii(N_DPORT!);
+    writeNum(w, dstPort, json);
+    w.ascii(N_VLAN!);
+    writeNum(w, (ctx & 0x1fff) - 1, json);
+    w.ascii(N_TUNNEL!);
+    text(w, TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other');
+    w.ascii(N_FPKT!);
+    writeNum(w, buf[at + P_FWD_PACKETS]!, json);
+    w.ascii(N_BPKT!);
+    writeNum(w, buf[at + P_BWD_PACKETS]!, json);
+    w.ascii(N_FBYTES!);
+    writeNum(w, buf[at + P_FWD_BYTES]!, json);
+    w.ascii(N_BBYTES!);
+    writeNum(w, buf[at + P_BWD_BYTES]!, json);
+    w.ascii(N_FPAY!);
+    writeNum(w, buf[at + P_FWD_PAYLOAD]!, json);
+    w.ascii(N_BPAY!);
+    writeNum(w, buf[at + P_BWD_PAYLOAD]!, json);
+    w.ascii(N_FFLAGS!);
+    writeNum(w, isIcmp ? 0 : buf[at + P_FWD_FLAGS]!, json);
+    w.ascii(N_BFLAGS!);
+    writeNum(w, isIcmp ? 0 : buf[at + P_BWD_FLAGS]!, json);
+    w.ascii(N_REASON!);
+    text(w, END_REASONS[buf[at + P_REASON]!]!);
+    w.ascii(N_PARTIAL);
+    w.ascii(buf[at + P_PARTIAL] === 1 ? 'true' : 'false');
+    if (buf[at + P_HAS_FEATURES] === 1) {
+      const f0 = at + P_FEATURES;
+      for (let i = 0; i < featureNames.length; i++) {
+        w.ascii(featureNames[i]!);
+        writeNum(w, buf[f0 + i]!, json);
       }
     } else if (!json) {
       for (let i = 0; i < featureNames.length; i++) w.byte(0x2c);

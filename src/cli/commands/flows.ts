@@ -93,6 +93,8 @@ export async function flowsCommand(path: string, opts: FlowsOptions): Promise<nu
     result = await readDecoded(path, p, onPacket, {
       threads,
       appDetail: false,
+      // Flows and their features read L2-L4 only: DNS, TLS and HTTP are not decoded.
+      decodeApp: false,
       afterChunk: async (input) => {
         progress.update(input.bytesRead(), input.size, n);
         if (text !== null) await text.room();

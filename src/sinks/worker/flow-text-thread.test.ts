@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { JsonWriter } from '../../core/json-writer.ts';
 import { PacketContext } from '../../core/packet.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
-import { P_FWD_PACKETS, PACKED_FLOW_WIDTH } from '../../flow/packed-flow.ts';
+import { P_CONTEXT, P_FWD_PACKETS, P_HAS_FEATURES, PACKED_FLOW_WIDTH, unpackFlow } from '../../flow/packed-flow.ts';
 import type { FlowRecord } from '../../flow/records.ts';
 import { synthesize } from '../../synth/index.ts';
 import { readDecoded } from '../../transports/worker/decode-pipeline.ts';
-import { flowBytesWriter, flowFormatter } from '../flow-format.ts';
+import { flowBytesWriter, flowFormatter, packedFlowBytesWriter } from '../flow-format.ts';
 import { LineWriter } from '../stdout/line-writer.ts';
 import { FlowTextThread } from './flow-text-thread.ts';
 
@@ -79,6 +79,42 @@ describe('packed flow records', () => {
     for (let i = 0; i < records.length; i++) {
       assert.equal(packed[i]!.length, PACKED_FLOW_WIDTH);
       assert.equal(packed[i]![P_FWD_PACKETS], records[i]!.fwd_packets);
+    }
+  });
+});
+
+describe('packedFlowBytesWriter', () => {
+  for (const format of ['csv', 'jsonl'] as const) {
+    it(`${format}: the bytes flowBytesWriter writes for the unpacked record`, () => {
+      const viaRecord = flowBytesWriter(format);
+      const direct = packedFlowBytesWriter(format);
+      const a = new JsonWriter();
+      const b = new JsonWriter();
+      for (const p of packed) {
+        a.pos = 0;
+        b.pos = 0;
+        viaRecord(unpackFlow(p, 0), a);
+        direct(p, 0, b);
+        assert.equal(b.buf.toString('latin1', 0, b.pos), a.buf.toString('latin1', 0, a.pos));
+      }
+    });
+  }
+
+  it('matches on records without features, ICMP and odd contexts too', () => {
+    const direct = packedFlowBytesWriter('csv');
+    const viaRecord = flowBytesWriter('csv');
+    for (const p of packed.slice(0, 200)) {
+      const q = p.slice();
+      q[P_HAS_FEATURES] = 0;
+      // VLAN 4094, tunnel index 11 (l2tp) and one past the known tunnels ('other'), restart bits.
+      for (const ctx of [4095 | (11 << 13), 1 | (12 << 13) | (3 << 17)]) {
+        q[P_CONTEXT] = ctx;
+        const a = new JsonWriter();
+        const b = new JsonWriter();
+        viaRecord(unpackFlow(q, 0), a);
+        direct(q, 0, b);
+        assert.equal(b.buf.toString('latin1', 0, b.pos), a.buf.toString('latin1', 0, a.pos));
+      }
     }
   });
 });

@@ -55,6 +55,8 @@ export interface DecodedReadOptions {
   threads?: number;
   /** `PacketContext.appDetail` for decoding (false: DNS walked without building text). */
   appDetail?: boolean;
+  /** `PacketContext.decodeApp` (false: no DNS, TLS or HTTP decoding, for consumers of L2-L4 only). */
+  decodeApp?: boolean;
   /** After each input chunk; may return a promise to wait on (flush, back-pressure). */
   afterChunk?: (input: InputProgress) => void | Promise<void>;
   /** Polled after each chunk: true stops reading. */
@@ -81,6 +83,7 @@ export async function readDecoded(
   opts: DecodedReadOptions = {},
 ): Promise<DecodedReadResult> {
   p.appDetail = opts.appDetail ?? p.appDetail;
+  p.decodeApp = opts.decodeApp ?? p.decodeApp;
   if (!usesTwoStages(path, opts.threads ?? 0)) return readInline(path, p, onPacket, opts);
   return readTwoStage(path, p, onPacket, opts);
 }
@@ -144,7 +147,7 @@ async function readTwoStage(
   const channel = new MessageChannel();
   const port = channel.port1;
   const worker = new Worker(fileURLToPath(WORKER_URL), {
-    workerData: { path, appDetail: p.appDetail, ring, port: channel.port2 },
+    workerData: { path, appDetail: p.appDetail, decodeApp: p.decodeApp, ring, port: channel.port2 },
     transferList: [channel.port2],
   });
   let end: WorkerEnd | null = null;

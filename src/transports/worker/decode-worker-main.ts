@@ -30,7 +30,13 @@ import {
 } from './ring.ts';
 import type { WorkerEnd } from './worker-messages.ts';
 
-const data = workerData as { path: string; appDetail: boolean; ring: RingBuffers; port: MessagePort };
+const data = workerData as {
+  path: string;
+  appDetail: boolean;
+  decodeApp: boolean;
+  ring: RingBuffers;
+  port: MessagePort;
+};
 const port = data.port;
 const control = new Int32Array(data.ring.control);
 const meta = new Float64Array(data.ring.meta);
@@ -78,6 +84,7 @@ function publish(kind: number, bytesRead: number, size: number): void {
 
 const p = new PacketContext();
 p.appDetail = data.appDetail;
+p.decodeApp = data.decodeApp;
 let n = 0;
 const onFrame = (f: Frame): void => {
   p.frameNumber = ++n;
