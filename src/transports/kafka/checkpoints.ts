@@ -17,7 +17,7 @@ import { type Admin, type Consumer, ListOffsetTimestamps, type Producer } from '
 import { PipelineError } from '../../core/errors.ts';
 import type { CheckpointStore } from '../../core/transport.ts';
 import type { KafkaSettings } from './config.ts';
-import { findError, withRetry } from './retry.ts';
+import { findError, sleep, withRetry } from './retry.ts';
 
 /** Largest checkpoint record the topic accepts. */
 export const CHECKPOINT_MAX_BYTES = 64 * 1024 * 1024;
@@ -230,6 +230,9 @@ export async function partitionsOf(
  * @example
  * await createTopic(admin, settings, 'pcapstream.packets', 4, {});
  */
+/** How long topic creation waits for a restarted broker to register before a replication refusal is final. */
+const REGISTRATION_GRACE_MS = 20_000;
+
 export async function createTopic(
   admin: Admin,
   s: KafkaSettings,
@@ -238,20 +241,35 @@ export async function createTopic(
   configs: Record<string, string>,
   stopped: () => boolean = () => false,
 ): Promise<number> {
+  const started = Date.now();
   await withRetry(
     `kafka: create topic '${topic}'`,
     s.retryForMs,
     async () => {
-      try {
-        await admin.createTopics({
-          topics: [topic],
-          partitions,
-          replicas: s.replicationFactor,
-          configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        });
-      } catch (err) {
-        if (findError(err, 'apiId', 'TOPIC_ALREADY_EXISTS') !== null) return;
-        throw err;
+      for (;;) {
+        try {
+          await admin.createTopics({
+            topics: [topic],
+            partitions,
+            replicas: s.replicationFactor,
+            configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+          });
+          return;
+        } catch (err) {
+          if (findError(err, 'apiId', 'TOPIC_ALREADY_EXISTS') !== null) return;
+          // A broker that has just restarted answers before it has registered itself: for a few
+          // seconds no broker is available to hold a replica. Past the grace time it is a real
+          // refusal (a replication factor above the cluster's size).
+          const grace = Math.min(s.retryForMs, REGISTRATION_GRACE_MS);
+          if (
+            findError(err, 'apiId', 'INVALID_REPLICATION_FACTOR') === null ||
+            Date.now() - started >= grace ||
+            stopped()
+          ) {
+            throw err;
+          }
+          await sleep(250);
+        }
       }
     },
     stopped,

@@ -87,8 +87,12 @@ describe('kafka broker restart', () => {
     // The consumer rides through as well: polls answer (empty) instead of failing.
     assert.deepEqual(await c.poll(500), []);
     assert.equal(settled, false, 'the send waits for the broker');
+    // A topic asked for during the outage is made once the broker is back, even if the first
+    // answer comes before the restarted broker has registered (no broker to hold a replica).
+    const created = t.ensureTopic(`${topic}-made-during`, 3);
     await broker!.restart();
     await pending;
+    assert.equal(await created, 3);
     await p.send(topic, [{ partition: 0, value: Buffer.from('after:0') }]);
 
     await pollUntil(23, 40_000);
@@ -303,6 +307,20 @@ describe('kafka settings', () => {
 });
 
 describe('kafka open', () => {
+  it('refuses a topic whose replication factor the cluster cannot hold, after a short grace', async () => {
+    const t = await openKafka(new URL(`${url().href}&replicationFactor=3`), { retryForMs: 1500 });
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        t.ensureTopic(`pcs-rf3-${randomBytes(4).toString('hex')}`, 1),
+        (e: unknown) => isPipelineError(e) && e.code === 'PCS_TRANSPORT' && /replication factor/i.test(e.message),
+      );
+      assert.ok(Date.now() - started < 15_000, 'the grace is bounded by retryForMs');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('fails with PCS_TRANSPORT_OPEN, retriable, when nothing answers within retryForMs', async () => {
     const t0 = Date.now();
     await assert.rejects(
