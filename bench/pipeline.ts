@@ -7,8 +7,9 @@
  *   npm run bench -- --only pcapstream  # skip the peers
  *   npm run bench -- --runs 5           # runs per command (median reported; default 3)
  *
- * Each command runs `--runs` times under GNU time; the median wall time and the highest peak RSS
- * are reported. tshark is far slower than the
+ * Each command runs `--runs` times under GNU time, in rounds (one run of every command per round,
+ * so the machine's drift falls on all alike); the median wall time and the highest peak RSS are
+ * reported. tshark is far slower than the
  * rest, so it decodes a slice of the first packets and its rate is taken on that slice.
  * Prints a table and a Markdown block ready for docs/benchmarks.md.
  */
@@ -78,22 +79,45 @@ const fileBytes = fs.statSync(capture).size;
 const packets = truth.packets;
 const results: Result[] = [];
 
-/** Run a command `runs` times and keep the median wall time (shared machines are noisy). */
+interface Job {
+  name: string;
+  command: string;
+  packets: number;
+  bytes: number;
+  note: string;
+  times: ReturnType<typeof timed>[];
+}
+const jobs: Job[] = [];
+
+/**
+ * Register a command; `runJobs()` runs every registered command `runs` times and keeps the median
+ * wall time (shared machines are noisy). Runs are interleaved, one of each command per round, so
+ * the machine's slow and fast phases fall on every tool alike and the ratios between tools hold.
+ */
 function bench(name: string, command: string, n = packets, bytes = fileBytes, note = ''): void {
   if (only && !name.startsWith(only)) return;
-  process.stderr.write(`running ${name} x${runs} ...\n`);
-  const all = Array.from({ length: runs }, () => timed(command)).sort((a, b) => a.seconds - b.seconds);
-  const t = all[Math.floor(all.length / 2)]!;
-  const spread = `${all[0]!.seconds.toFixed(2)}-${all[all.length - 1]!.seconds.toFixed(2)} s`;
-  results.push({
-    name,
-    command,
-    seconds: t.seconds,
-    rssMB: Math.max(...all.map((r) => r.rssMB)),
-    packets: n,
-    bytes,
-    note: [note, runs > 1 ? `median of ${runs} (${spread})` : ''].filter((x) => x !== '').join('; '),
-  });
+  jobs.push({ name, command, packets: n, bytes, note, times: [] });
+}
+
+function runJobs(): void {
+  for (let round = 1; round <= runs; round++) {
+    process.stderr.write(`round ${round} of ${runs}: ${jobs.map((j) => j.name).join(', ')}\n`);
+    for (const j of jobs) j.times.push(timed(j.command));
+  }
+  for (const j of jobs) {
+    const all = [...j.times].sort((a, b) => a.seconds - b.seconds);
+    const t = all[Math.floor(all.length / 2)]!;
+    const spread = `${all[0]!.seconds.toFixed(2)}-${all[all.length - 1]!.seconds.toFixed(2)} s`;
+    results.push({
+      name: j.name,
+      command: j.command,
+      seconds: t.seconds,
+      rssMB: Math.max(...all.map((r) => r.rssMB)),
+      packets: j.packets,
+      bytes: j.bytes,
+      note: [j.note, runs > 1 ? `median of ${runs} (${spread})` : ''].filter((x) => x !== '').join('; '),
+    });
+  }
 }
 
 const q = (s: string): string => `"${s}"`;
@@ -131,6 +155,7 @@ bench(
   'pcapstream run --no-dashboard',
   `rm -f ${q(db)} ${q(`${db}.wal`)}; ${q(node)} ${q(cli)} run ${q(capture)} --no-dashboard --db ${q(db)} 2>/dev/null`,
 );
+runJobs();
 fs.rmSync(db, { force: true });
 fs.rmSync(`${db}.wal`, { force: true });
 
