@@ -85,9 +85,13 @@ test('recorded speed: a 1.0 s capture takes 1.0 s, each frame close to its time'
   assertNear(wall, 1.0, 'wall time', result);
   assertNear(result.elapsedSec, 1.0, 'elapsedSec');
   assert.ok(Math.abs(result.captureSpanSec - 1.0) < 1e-9, `span ${result.captureSpanSec}`);
-  // The frame at capture time 0.5 s arrives about 0.5 s after the first one.
+  // The frame at capture time 0.5 s arrives about 0.5 s after the first one (later by as much as
+  // a machine stall moved the schedule, which the replay reports).
   const mid = arrivals[500]! - arrivals[0]!;
-  assert.ok(mid > 450 && mid < 560, `frame 500 after ${mid} ms`);
+  assert.ok(
+    mid > 450 && mid < 560 + result.shiftedMs,
+    `frame 500 after ${mid} ms, schedule moved ${result.shiftedMs.toFixed(1)} ms`,
+  );
   assert.ok(result.meanLatenessMs < 5, `mean lateness ${result.meanLatenessMs} ms`);
   assert.ok(result.maxLatenessMs < 100, `max lateness ${result.maxLatenessMs} ms`);
   assert.ok(result.batches > 200, `frames due at different ms go out apart: ${result.batches} batches`);
