@@ -27,7 +27,7 @@ export const P_LATE_US = 3;
 export const P_CONTEXT = 4;
 /** 1 when the key's A side sent the first packet (src = A). */
 export const P_INIT_A = 5;
-/** Per-side TCP flags (ICMP: type << 8 | code of side A's first message, see the engine). */
+/** OR of each side's TCP flags (for ICMP the state holds type and code there instead: output as 0). */
 export const P_FWD_FLAGS = 6;
 export const P_BWD_FLAGS = 7;
 /** ICMP type and code as the engine keeps them (type << 8 | code), else 0. */
