@@ -72,7 +72,77 @@ export const TUNNEL_TYPES: readonly string[] = [
   'l2tp',
 ];
 
-const keyScratch = new Uint32Array(FLOW_KEY_WORDS);
+/**
+ * What the key of a packed record says, initiator first: version, protocol, addresses and ports
+ * (ICMP type and code in the ports, as Zeek's conn.log has them), its flow uid and Community ID.
+ * One reader for `unpackFlow` and the text writers, so they cannot read a record differently.
+ * Reused: `read` overwrites it.
+ * @example
+ * const e = new PackedEndpoints().read(batch, i * PACKED_FLOW_WIDTH); e.srcPort;
+ */
+export class PackedEndpoints {
+  readonly key = new Uint32Array(FLOW_KEY_WORDS);
+  version = 4;
+  protocol = 0;
+  isIcmp = false;
+  /** IPv4 addresses (version 4). */
+  src4 = 0;
+  dst4 = 0;
+  /** IPv6 addresses (version 6). */
+  readonly src6 = new Uint32Array(4);
+  readonly dst6 = new Uint32Array(4);
+  srcPort = 0;
+  dstPort = 0;
+  private ctx = 0;
+  private first = 0;
+  private late = 0;
+
+  read(buf: Float64Array, at: number): this {
+    const key = this.key;
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) key[i] = buf[at + P_KEY + i]!;
+    const initA = buf[at + P_INIT_A] === 1;
+    const w0 = key[0]!;
+    const protocol = w0 & 0xff;
+    this.protocol = protocol;
+    this.version = w0 >>> 8;
+    if (this.version === 4) {
+      this.src4 = initA ? key[1]! : key[5]!;
+      this.dst4 = initA ? key[5]! : key[1]!;
+    } else {
+      for (let i = 0; i < 4; i++) {
+        this.src6[i] = key[(initA ? 1 : 5) + i]!;
+        this.dst6[i] = key[(initA ? 5 : 1) + i]!;
+      }
+    }
+    const ports = key[9]!;
+    let portA = ports >>> 16;
+    let portB = ports & 0xffff;
+    this.isIcmp = protocol === 1 || protocol === 58;
+    if (this.isIcmp) {
+      const tc = buf[at + P_ICMP_TC]!;
+      portA = initA ? tc >>> 8 : tc & 0xff;
+      portB = initA ? tc & 0xff : tc >>> 8;
+    }
+    this.srcPort = initA ? portA : portB;
+    this.dstPort = initA ? portB : portA;
+    this.ctx = buf[at + P_CONTEXT]!;
+    this.first = buf[at + P_FIRST_US]!;
+    this.late = buf[at + P_LATE_US]!;
+    return this;
+  }
+
+  uid(): string {
+    return flowUid(this.key, 0, this.ctx, this.first, this.late);
+  }
+
+  communityId(): string {
+    return this.version === 4
+      ? communityId(4, this.src4, this.dst4, this.protocol, this.srcPort, this.dstPort)
+      : communityId(6, this.src6, this.dst6, this.protocol, this.srcPort, this.dstPort);
+  }
+}
+
+const endpoints = new PackedEndpoints();
 
 /**
  * The `FlowRecord` of the packed record at `buf[at ..]`: a fresh object the caller may keep.
@@ -80,39 +150,12 @@ const keyScratch = new Uint32Array(FLOW_KEY_WORDS);
  * const rec = unpackFlow(batch, i * PACKED_FLOW_WIDTH);
  */
 export function unpackFlow(buf: Float64Array, at: number): FlowRecord {
-  const key = keyScratch;
-  for (let i = 0; i < FLOW_KEY_WORDS; i++) key[i] = buf[at + P_KEY + i]!;
-  const initA = buf[at + P_INIT_A] === 1;
-  const w0 = key[0]!;
-  const protocol = w0 & 0xff;
-  const v = w0 >>> 8;
-  const ports = key[9]!;
-  let portA = ports >>> 16;
-  let portB = ports & 0xffff;
-  let srcIp: string;
-  let dstIp: string;
-  let a: number | Uint32Array;
-  let b: number | Uint32Array;
-  if (v === 4) {
-    a = key[1]!;
-    b = key[5]!;
-    srcIp = formatIPv4(initA ? a : b);
-    dstIp = formatIPv4(initA ? b : a);
-  } else {
-    a = key.slice(1, 5);
-    b = key.slice(5, 9);
-    srcIp = formatIPv6(initA ? a : b);
-    dstIp = formatIPv6(initA ? b : a);
-  }
-  const isIcmp = protocol === 1 || protocol === 58;
-  if (isIcmp) {
-    // Like Zeek's conn.log, ICMP flows carry type and code where ports would be.
-    const tc = buf[at + P_ICMP_TC]!;
-    portA = initA ? tc >>> 8 : tc & 0xff;
-    portB = initA ? tc & 0xff : tc >>> 8;
-  }
-  const srcPort = initA ? portA : portB;
-  const dstPort = initA ? portB : portA;
+  const e = endpoints.read(buf, at);
+  const v = e.version;
+  const protocol = e.protocol;
+  const isIcmp = e.isIcmp;
+  const srcPort = e.srcPort;
+  const dstPort = e.dstPort;
   let features: Float64Array | null = null;
   if (buf[at + P_HAS_FEATURES] === 1) features = buf.slice(at + P_FEATURES, at + PACKED_FLOW_WIDTH);
   const ctx = buf[at + P_CONTEXT]!;
@@ -120,17 +163,17 @@ export function unpackFlow(buf: Float64Array, at: number): FlowRecord {
   const last = buf[at + P_LAST_US]!;
   return {
     flow_id: buf[at + P_FLOW_ID]!,
-    flow_uid: flowUid(key, 0, ctx, first, buf[at + P_LATE_US]!),
-    community_id: communityId(v === 4 ? 4 : 6, initA ? a : b, initA ? b : a, protocol, srcPort, dstPort),
+    flow_uid: e.uid(),
+    community_id: e.communityId(),
     first_seen_us: first,
     last_seen_us: last,
     duration_us: last - first,
     ip_version: v,
     protocol,
     protocol_name: protocolName(protocol),
-    src_ip: srcIp,
+    src_ip: v === 4 ? formatIPv4(e.src4) : formatIPv6(e.src6),
     src_port: srcPort,
-    dest_ip: dstIp,
+    dest_ip: v === 4 ? formatIPv4(e.dst4) : formatIPv6(e.dst6),
     dest_port: dstPort,
     vlan_id: (ctx & 0x1fff) - 1,
     tunnel_type: TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other',

@@ -7,8 +7,6 @@
 import { JsonWriter } from '../core/json-writer.ts';
 import { formatIPv6 } from '../decode/format.ts';
 import { CIC_FEATURES, type CicMode, cicCsvHeader, cicCsvRow } from '../flow/cic-features.ts';
-import { communityId } from '../flow/community-id.ts';
-import { FLOW_KEY_WORDS, flowUid } from '../flow/flow-key.ts';
 import {
   END_REASONS,
   P_BWD_BYTES,
@@ -24,13 +22,10 @@ import {
   P_FWD_PACKETS,
   P_FWD_PAYLOAD,
   P_HAS_FEATURES,
-  P_ICMP_TC,
-  P_INIT_A,
-  P_KEY,
   P_LAST_US,
-  P_LATE_US,
   P_PARTIAL,
   P_REASON,
+  PackedEndpoints,
   TUNNEL_TYPES,
 } from '../flow/packed-flow.ts';
 import { protocolName } from '../flow/protocols.ts';
@@ -184,9 +179,7 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
   const expected =
     'flow_id,flow_uid,community_id,first_seen_us,last_seen_us,duration_us,ip_version,protocol,protocol_name,src_ip,src_port,dest_ip,dest_port,vlan_id,tunnel_type,fwd_packets,bwd_packets,fwd_bytes,bwd_bytes,fwd_payload_bytes,bwd_payload_bytes,fwd_tcp_flags,bwd_tcp_flags,end_reason,partial';
   if (FLOW_SCALAR_COLUMNS.join(',') !== expected) throw new Error('packedFlowBytesWriter: flow columns changed');
-  const key = new Uint32Array(FLOW_KEY_WORDS);
-  const a6 = new Uint32Array(4);
-  const b6 = new Uint32Array(4);
+  const e = new PackedEndpoints();
   const text = (w: JsonWriter, s: string): void => {
     if (json) {
       w.byte(0x22);
@@ -208,41 +201,18 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
   };
   return (buf, at, w) => {
     w.ensure(MAX_FLOW_LINE + 128);
-    for (let i = 0; i < FLOW_KEY_WORDS; i++) key[i] = buf[at + P_KEY + i]!;
-    const initA = buf[at + P_INIT_A] === 1;
-    const w0 = key[0]!;
-    const protocol = w0 & 0xff;
-    const v = w0 >>> 8;
-    const ports = key[9]!;
-    let portA = ports >>> 16;
-    let portB = ports & 0xffff;
-    const isIcmp = protocol === 1 || protocol === 58;
-    if (isIcmp) {
-      const tc = buf[at + P_ICMP_TC]!;
-      portA = initA ? tc >>> 8 : tc & 0xff;
-      portB = initA ? tc & 0xff : tc >>> 8;
-    }
-    const srcPort = initA ? portA : portB;
-    const dstPort = initA ? portB : portA;
+    e.read(buf, at);
+    const v = e.version;
+    const isIcmp = e.isIcmp;
     const ctx = buf[at + P_CONTEXT]!;
     const first = buf[at + P_FIRST_US]!;
     const last = buf[at + P_LAST_US]!;
-    let community: string;
-    if (v === 4) {
-      community = communityId(4, initA ? key[1]! : key[5]!, initA ? key[5]! : key[1]!, protocol, srcPort, dstPort);
-    } else {
-      for (let i = 0; i < 4; i++) {
-        a6[i] = key[1 + i]!;
-        b6[i] = key[5 + i]!;
-      }
-      community = communityId(6, initA ? a6 : b6, initA ? b6 : a6, protocol, srcPort, dstPort);
-    }
     w.ascii(N_ID!);
     writeNum(w, buf[at + P_FLOW_ID]!, json);
     w.ascii(N_UID!);
-    text(w, flowUid(key, 0, ctx, first, buf[at + P_LATE_US]!));
+    text(w, e.uid());
     w.ascii(N_CID!);
-    text(w, community);
+    text(w, e.communityId());
     w.ascii(N_FIRST!);
     writeNum(w, first, json);
     w.ascii(N_LAST!);
@@ -252,19 +222,19 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
     w.ascii(N_IPV!);
     writeNum(w, v, json);
     w.ascii(N_PROTO!);
-    writeNum(w, protocol, json);
+    writeNum(w, e.protocol, json);
     w.ascii(N_PNAME!);
-    text(w, protocolName(protocol));
+    text(w, protocolName(e.protocol));
     w.ascii(N_SRC!);
-    if (v === 4) ipv4(w, initA ? key[1]! : key[5]!);
-    else text(w, formatIPv6(initA ? a6 : b6));
+    if (v === 4) ipv4(w, e.src4);
+    else text(w, formatIPv6(e.src6));
     w.ascii(N_SPORT!);
-    writeNum(w, srcPort, json);
+    writeNum(w, e.srcPort, json);
     w.ascii(N_DST!);
-    if (v === 4) ipv4(w, initA ? key[5]! : key[1]!);
-    else text(w, formatIPv6(initA ? b6 : a6));
+    if (v === 4) ipv4(w, e.dst4);
+    else text(w, formatIPv6(e.dst6));
     w.ascii(N_DPORT!);
-    writeNum(w, dstPort, json);
+    writeNum(w, e.dstPort, json);
     w.ascii(N_VLAN!);
     writeNum(w, (ctx & 0x1fff) - 1, json);
     w.ascii(N_TUNNEL!);
