@@ -106,6 +106,23 @@ export const FLOW_SCALAR_COLUMNS = [
   'partial',
 ] as const satisfies readonly (keyof FlowRecord)[];
 
+/** The scalar fields of a flow record that are text, in their order above. */
+export const FLOW_TEXT_FIELDS = [
+  'flow_uid',
+  'community_id',
+  'protocol_name',
+  'src_ip',
+  'dest_ip',
+  'tunnel_type',
+  'end_reason',
+] as const satisfies readonly (keyof FlowRecord)[];
+
+/** The scalar fields of a flow record that are numbers, in their order above. */
+export const FLOW_NUMBER_FIELDS = FLOW_SCALAR_COLUMNS.filter(
+  (c): c is Exclude<(typeof FLOW_SCALAR_COLUMNS)[number], (typeof FLOW_TEXT_FIELDS)[number] | 'partial'> =>
+    c !== 'partial' && !(FLOW_TEXT_FIELDS as readonly string[]).includes(c),
+);
+
 /** Count of one key in a top-N list. */
 export interface TopEntry {
   /** Address, port or conversation text. */
@@ -152,6 +169,28 @@ export interface AnomalyRecord {
   dest_ip: string;
   protocol: number;
 }
+
+/** The counters of a metric window, in the order stores keep them. */
+export const METRIC_COUNT_FIELDS = [
+  'packets',
+  'bytes',
+  'new_flows',
+  'ended_flows',
+  'tcp_syn',
+  'tcp_rst',
+  'dns_queries',
+  'dns_nxdomain',
+] as const satisfies readonly (keyof MetricWindow)[];
+
+/** The nested parts of a metric window (maps and top-N lists), in the order stores keep them. */
+export const METRIC_NESTED_FIELDS = [
+  'protocols',
+  'anomalies',
+  'top_talkers',
+  'top_ports',
+  'top_conversations',
+  'losses',
+] as const satisfies readonly (keyof MetricWindow)[];
 
 /** Live state of a run, for the dashboard's health panel and the final summary. */
 export interface RunHealth {

@@ -47,7 +47,7 @@ import {
 } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.ts';
 import type { FlowRecord, MetricWindow, TopEntry } from '../flow/records.ts';
-import { INTERNAL_FUNCTION_PREFIX, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
+import { INTERNAL_FUNCTION_PREFIX, READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
 import { FLOW_SCALAR_COLUMNS } from '../sinks/flow-format.ts';
 
 /** Rows `query` returns when not told. */
@@ -383,13 +383,7 @@ export class ReadModel {
     const timeoutMs = clampInt('timeoutMs', options.timeoutMs, 1, 24 * 3600_000, DEFAULT_QUERY_TIMEOUT_MS);
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, {
-        access_mode: 'READ_ONLY',
-        enable_external_access: 'false',
-        autoinstall_known_extensions: 'false',
-        autoload_known_extensions: 'false',
-        lock_configuration: 'true',
-      });
+      instance = await DuckDBInstance.create(path, { ...READ_ONLY_DUCKDB_CONFIG });
     } catch (err) {
       throw storeOpenError(path, err, true);
     }

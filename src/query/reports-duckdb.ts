@@ -12,7 +12,7 @@
  */
 import { BIGINT, type DuckDBConnection, DuckDBInstance, type DuckDBValue, VARCHAR } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.ts';
-import { storeOpenError, verifySchema } from '../sinks/db/schema.ts';
+import { READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
 import { normalizeReportHost } from './report-host.ts';
 import {
   checkReportParams,
@@ -94,13 +94,7 @@ export class DuckDBReports implements ReportSource {
   static async open(path: string): Promise<DuckDBReports> {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, {
-        access_mode: 'READ_ONLY',
-        enable_external_access: 'false',
-        autoinstall_known_extensions: 'false',
-        autoload_known_extensions: 'false',
-        lock_configuration: 'true',
-      });
+      instance = await DuckDBInstance.create(path, { ...READ_ONLY_DUCKDB_CONFIG });
     } catch (err) {
       throw openError(path, err);
     }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EXIT_OUTPUT, EXIT_USAGE } from '../../src/cli/exit-codes.ts';
+import type { FlowRecord } from '../../src/flow/records.ts';
 import { HOST_FLOW_COLUMNS } from '../../src/query/reports.ts';
 import { corpusPath } from '../helpers/corpus.ts';
 import { holdStore } from '../helpers/store-records.ts';
@@ -50,23 +51,24 @@ function report(store: string, name: string, opts: string[] = [], columns?: read
   });
 }
 
-interface Flow {
-  flow_uid: string;
-  first_seen_us: number;
-  last_seen_us: number;
-  protocol: number;
-  protocol_name: string;
-  src_ip: string;
-  src_port: number;
-  dest_ip: string;
-  dest_port: number;
-  fwd_packets: number;
-  bwd_packets: number;
-  fwd_bytes: number;
-  bwd_bytes: number;
-  end_reason: string;
-  partial: boolean;
-}
+type Flow = Pick<
+  FlowRecord,
+  | 'flow_uid'
+  | 'first_seen_us'
+  | 'last_seen_us'
+  | 'protocol'
+  | 'protocol_name'
+  | 'src_ip'
+  | 'src_port'
+  | 'dest_ip'
+  | 'dest_port'
+  | 'fwd_packets'
+  | 'bwd_packets'
+  | 'fwd_bytes'
+  | 'bwd_bytes'
+  | 'end_reason'
+  | 'partial'
+>;
 
 interface Packet {
   frame: number;

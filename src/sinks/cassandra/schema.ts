@@ -23,6 +23,7 @@
  */
 import { PipelineError } from '../../core/errors.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
+import { METRIC_COUNT_FIELDS, METRIC_NESTED_FIELDS } from '../../flow/records.ts';
 import { HOST_FLOW_COLUMNS } from '../../query/reports.ts';
 import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import type { CassandraStoreAddress } from '../store-url.ts';
@@ -80,24 +81,8 @@ export const HOST_VALUE_COLUMNS: readonly string[] = [
 ];
 
 /** Counters of a metric window stored as columns; nested parts are JSON text. */
-export const METRIC_COUNT_COLUMNS = [
-  'packets',
-  'bytes',
-  'new_flows',
-  'ended_flows',
-  'tcp_syn',
-  'tcp_rst',
-  'dns_queries',
-  'dns_nxdomain',
-] as const;
-export const METRIC_JSON_COLUMNS = [
-  'protocols',
-  'anomalies',
-  'top_talkers',
-  'top_ports',
-  'top_conversations',
-  'losses',
-] as const;
+export const METRIC_COUNT_COLUMNS = METRIC_COUNT_FIELDS;
+export const METRIC_JSON_COLUMNS = METRIC_NESTED_FIELDS;
 
 function scalarType(name: string): string {
   return (FLOW_SCALAR_TYPES as Record<string, string>)[name] ?? (name === 'sensor' ? 'text' : 'double');

@@ -52,7 +52,14 @@ import type { PacketContext } from '../../core/packet.ts';
 import type { RecordStore } from '../../core/store.ts';
 import { formatIPv6 } from '../../decode/format.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
-import type { AnomalyRecord, FlowRecord, MetricWindow } from '../../flow/records.ts';
+import {
+  type AnomalyRecord,
+  FLOW_TEXT_FIELDS,
+  type FlowRecord,
+  METRIC_COUNT_FIELDS,
+  METRIC_NESTED_FIELDS,
+  type MetricWindow,
+} from '../../flow/records.ts';
 import { ReadModel } from '../../query/read-model.ts';
 import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import {
@@ -385,18 +392,8 @@ function json(name: string, type: string): string {
 }
 
 type FlowScalar = (typeof FLOW_SCALAR_COLUMNS)[number];
-/** The scalar columns whose FlowRecord field is a string. */
-type FlowTextColumn = { [K in FlowScalar]: FlowRecord[K] extends string ? K : never }[FlowScalar];
 /** Staged texts of a flow, in batch order (addFlow pushes them in this order). */
-const FLOW_TEXTS = [
-  'flow_uid',
-  'community_id',
-  'protocol_name',
-  'src_ip',
-  'dest_ip',
-  'tunnel_type',
-  'end_reason',
-] as const satisfies readonly FlowTextColumn[];
+const FLOW_TEXTS = FLOW_TEXT_FIELDS;
 type FlowNumColumn = Exclude<FlowScalar, (typeof FLOW_TEXTS)[number]>;
 /** Staged numbers of a flow: the other scalars, in output order (addFlow writes them by these offsets). */
 const FLOW_NUMS = FLOW_SCALAR_COLUMNS.filter((c): c is FlowNumColumn => !(FLOW_TEXTS as readonly string[]).includes(c));
@@ -421,19 +418,10 @@ function flowLayout(): StageLayout {
   };
 }
 
-const METRIC_NUMS = [
-  'window_s',
-  'start_us',
-  'packets',
-  'bytes',
-  'new_flows',
-  'ended_flows',
-  'tcp_syn',
-  'tcp_rst',
-  'dns_queries',
-  'dns_nxdomain',
-] as const;
-const METRIC_TEXTS = ['protocols', 'anomalies', 'top_talkers', 'top_ports', 'top_conversations', 'losses'] as const;
+/** Staged numbers of a window, in the order addMetrics writes them. */
+const METRIC_NUMS = ['window_s', 'start_us', ...METRIC_COUNT_FIELDS] as const;
+/** Staged JSON texts of a window, in the order addMetrics pushes them. */
+const METRIC_TEXTS = METRIC_NESTED_FIELDS;
 
 function metricLayout(): StageLayout {
   const exprs: Record<string, string> = {

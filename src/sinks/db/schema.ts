@@ -30,6 +30,19 @@ export const SCHEMA_VERSION = 2;
 export const DEFAULT_STORE_PATH = 'pcapstream.duckdb';
 
 /**
+ * How every reader opens a store: read-only, no file or network access from SQL, no extension
+ * installs, settings locked. The query API's read-only guarantee rests on these, so they are
+ * defined once.
+ */
+export const READ_ONLY_DUCKDB_CONFIG: Readonly<Record<string, string>> = {
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  lock_configuration: 'true',
+};
+
+/**
  * Prefix of the writer's internal table functions (the staging scans). The query guard refuses
  * every function with this prefix, so ad hoc SQL cannot read or drain the write queue.
  */

@@ -5,7 +5,7 @@
  */
 import { PipelineError } from '../../core/errors.ts';
 import { JsonWriter } from '../../core/json-writer.ts';
-import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../../flow/records.ts';
+import { FLOW_NUMBER_FIELDS, FLOW_SCALAR_COLUMNS, FLOW_TEXT_FIELDS, type FlowRecord } from '../../flow/records.ts';
 
 const decoder = new TextDecoder();
 
@@ -60,34 +60,8 @@ export function encodeFlowRecord(rec: FlowRecord): Uint8Array {
   return new Uint8Array(w.buf.subarray(0, w.pos));
 }
 
-const NUMBER_FIELDS = [
-  'flow_id',
-  'first_seen_us',
-  'last_seen_us',
-  'duration_us',
-  'ip_version',
-  'protocol',
-  'src_port',
-  'dest_port',
-  'vlan_id',
-  'fwd_packets',
-  'bwd_packets',
-  'fwd_bytes',
-  'bwd_bytes',
-  'fwd_payload_bytes',
-  'bwd_payload_bytes',
-  'fwd_tcp_flags',
-  'bwd_tcp_flags',
-] as const;
-const STRING_FIELDS = [
-  'flow_uid',
-  'community_id',
-  'protocol_name',
-  'src_ip',
-  'dest_ip',
-  'tunnel_type',
-  'end_reason',
-] as const;
+const NUMBER_FIELDS = FLOW_NUMBER_FIELDS;
+const STRING_FIELDS = FLOW_TEXT_FIELDS;
 
 /**
  * Parses and checks one flow message. Throws `PipelineError('PCS_TRANSPORT')` naming the bad field.
