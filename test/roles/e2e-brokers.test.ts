@@ -2,7 +2,8 @@
  * End to end over real brokers, every role its own process as an operator would run them:
  * `replay` → two `process` members of one group → `sink` into DuckDB. The stored final flows must
  * equal those of a single-process `pcapstream run` over the same capture — and stay equal when a
- * processor is killed with SIGKILL and started again, and when the broker restarts mid-replay.
+ * processor is killed with SIGKILL and started again, when the broker restarts mid-replay, and
+ * (where the broker can do it) when the broker closes every client connection again and again.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { Redis } from 'ioredis';
 import { KafkaBroker } from '../../scripts/brokers/kafka.ts';
 import { RabbitMQServer } from '../../scripts/brokers/rabbitmq.ts';
 import { RedisServer } from '../../scripts/brokers/redis.ts';
@@ -31,8 +33,20 @@ interface Child {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
+/** Children still running: killed when a test fails or times out, so none outlives the file. */
+const running = new Set<ChildProcess>();
+
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** A role should end well within this; a hung one fails the test with what it printed. */
+const ROLE_LIMIT_MS = 180_000;
+
 function cli(args: string[]): Child {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -43,8 +57,27 @@ function cli(args: string[]): Child {
   return { child, done };
 }
 
+/** How the child ended; SIGKILLs it, and fails, if it runs past `ROLE_LIMIT_MS`. */
+async function ended(
+  c: Child,
+  what: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => {
+    timer = setTimeout(() => r('late'), ROLE_LIMIT_MS);
+  });
+  const r = await Promise.race([c.done, late]);
+  clearTimeout(timer);
+  if (r === 'late') {
+    c.child.kill('SIGKILL');
+    const { stderr } = await c.done;
+    assert.fail(`${what} still ran after ${ROLE_LIMIT_MS / 1000} s: ${stderr}`);
+  }
+  return r;
+}
+
 async function ok(c: Child, what: string): Promise<string> {
-  const r = await c.done;
+  const r = await ended(c, what);
   assert.equal(r.code, 0, `${what} failed (${r.signal ?? r.code}): ${r.stderr}`);
   return r.stderr;
 }
@@ -81,6 +114,7 @@ before(async () => {
 });
 
 after(() => {
+  killRunning();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -108,6 +142,8 @@ async function distributed(
     '--exit-on-end',
     '--checkpoint-every',
     '0.5',
+    // Assignments and refused commits in the output, should a member fail.
+    '--verbose',
     ...common,
   ];
   const procs: Child[] = [cli(processArgs), cli(processArgs)];
@@ -120,7 +156,7 @@ async function distributed(
   await ok(replay, 'replay');
   // Members may exit once their partitions end; a killed one was replaced meanwhile.
   for (let i = 0; i < procs.length; i++) {
-    const r = await procs[i]!.done;
+    const r = await ended(procs[i]!, `process ${i}`);
     if (r.signal === 'SIGKILL') continue;
     assert.equal(r.code, 0, `process ${i} failed: ${r.stderr}`);
   }
@@ -129,13 +165,22 @@ async function distributed(
   return finalFlows(db);
 }
 
-function suite(name: string, start: () => Promise<Broker>): void {
+/**
+ * @param dropConnections closes every client connection from the broker's side, for brokers
+ * that offer it
+ */
+function suite<B extends Broker>(
+  name: string,
+  start: () => Promise<B>,
+  dropConnections?: (b: B) => Promise<void>,
+): void {
   describe(`distributed pipeline over ${name}`, { timeout: 600_000 }, () => {
-    let broker: Broker;
+    let broker: B;
     before(async () => {
       broker = await start();
     });
     after(async () => {
+      killRunning();
       await broker?.stop().catch(() => undefined);
       await broker?.cleanup().catch(() => undefined);
     });
@@ -165,9 +210,39 @@ function suite(name: string, start: () => Promise<Broker>): void {
       });
       assert.deepEqual(got, reference);
     });
+
+    if (dropConnections !== undefined) {
+      it('the broker closes every connection four times mid-replay: every role reconnects, the result is exact', async () => {
+        const got = await distributed(broker, async () => {
+          for (let k = 0; k < 4; k++) {
+            await sleep(600 + k * 250);
+            await dropConnections(broker);
+          }
+        });
+        assert.deepEqual(got, reference);
+      });
+    }
   });
 }
 
 suite('Kafka', () => KafkaBroker.start());
-suite('Redis Streams', () => RedisServer.start());
-suite('RabbitMQ', () => RabbitMQServer.start());
+suite(
+  'Redis Streams',
+  () => RedisServer.start(),
+  async (b) => {
+    const admin = new Redis(b.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await admin.connect();
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    } finally {
+      admin.disconnect();
+    }
+  },
+);
+suite(
+  'RabbitMQ',
+  () => RabbitMQServer.start(),
+  async (b) => {
+    await b.ctl(['close_all_connections', 'closed by the test']);
+  },
+);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Channel, connect } from 'amqplib';
 import { RabbitMQServer } from '../../../scripts/brokers/rabbitmq.ts';
@@ -8,7 +9,7 @@ import { dec, drain as drainConsumer, enc, uniqueName } from '../../../test/help
 import { isPipelineError } from '../../core/errors.ts';
 import type { Consumer, Transport } from '../../core/transport.ts';
 import { openTransport } from '../index.ts';
-import { openRabbitMQ } from './rabbitmq.ts';
+import { closeQuietly, openRabbitMQ } from './rabbitmq.ts';
 
 // Short sessions so that rebalances happen within the test's time.
 const QUERY = '?sessionMs=2000&heartbeatMs=200';
@@ -55,6 +56,21 @@ describe('rabbitmq transport', () => {
       return true;
     });
     assert.ok(Date.now() - t0 < 3000, 'refused credentials are not retried');
+  });
+
+  it('a channel or connection close settles when the connection drops before the broker confirms it', async () => {
+    for (const what of ['channel', 'connection'] as const) {
+      const conn = await connect(server.url);
+      conn.on('error', () => {});
+      const ch = await conn.createChannel();
+      ch.on('error', () => {});
+      const t0 = Date.now();
+      const closing = closeQuietly(what === 'channel' ? ch : conn);
+      // The socket fails before the close-ok can arrive; amqplib's own close() never settles then.
+      (conn as unknown as { connection: { stream: Socket } }).connection.stream.destroy(new Error('lost'));
+      await closing;
+      assert.ok(Date.now() - t0 < 1000, `${what}: settled at once (${Date.now() - t0} ms), not by the timeout`);
+    }
   });
 
   it('rides through a broker restart: a send made while it is down resolves after, nothing lost', async () => {

@@ -92,6 +92,8 @@ const DEFAULT_HEARTBEAT_MS = 500;
 const IDLE_QUEUE_EXPIRES_MS = 7 * 24 * 3600 * 1000;
 /** How long a new member listens to the others before it takes partitions. */
 const JOIN_LISTEN_MS = 300;
+/** Longest wait for the broker to confirm a close. */
+const CLOSE_WAIT_MS = 5000;
 /** Quiet time that ends a stream-end probe. */
 const PROBE_QUIET_MS = 25;
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
@@ -174,13 +176,29 @@ async function openConfirmChannel(conn: ChannelModel): Promise<ConfirmChannel> {
   return ch;
 }
 
-async function closeQuietly(ch: Channel | null | undefined): Promise<void> {
-  if (ch == null) return;
-  try {
-    await ch.close();
-  } catch {
-    // Already closed with its connection or by a channel error.
-  }
+/**
+ * Closes a channel or connection and settles however that ends. amqplib settles `close()` only
+ * when the broker's close-ok arrives: if the connection drops first, the object emits 'close'
+ * and the promise stays pending for ever. A caller awaiting it would hang, or, with nothing else
+ * keeping the process alive, the process would exit mid-work.
+ */
+export function closeQuietly(x: Channel | ChannelModel | null | undefined): Promise<void> {
+  if (x == null) return Promise.resolve();
+  return new Promise((done) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      x.off('close', finish);
+      done();
+    };
+    const timer = setTimeout(finish, CLOSE_WAIT_MS);
+    x.once('close', finish);
+    try {
+      // Rejects when already closed with its connection or by a channel error.
+      x.close().then(finish, finish);
+    } catch {
+      finish();
+    }
+  });
 }
 
 /** A message the broker acknowledged but could not route to its stream. */
@@ -250,7 +268,7 @@ class Link {
           for (const f of this.lost) f();
         });
         if (this.closed) {
-          await c.close().catch(() => {});
+          await closeQuietly(c);
           throw new PipelineError('PCS_TRANSPORT', 'amqp: connection closed');
         }
         this.conn = c;
@@ -302,7 +320,7 @@ class Link {
     this.closed = true;
     const c = this.conn;
     this.conn = null;
-    if (c !== null) await c.close().catch(() => {});
+    await closeQuietly(c);
   }
 }
 
@@ -579,6 +597,8 @@ class RabbitProducer implements Producer {
           }
         });
       });
+      // Handled here too: if an earlier await below throws, the others are never awaited.
+      wait.catch(() => {});
       waits.push(wait);
       if (!this.routed.has(stream)) {
         await wait;
