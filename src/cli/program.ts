@@ -4,8 +4,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isPipelineError } from '../core/errors.ts';
+import { DEFAULT_REPORT_LIMIT, REPORT_NAMES } from '../core/reports.ts';
 import { DEFAULT_PAYLOAD_BYTES } from '../decode/fields.ts';
-import { DEFAULT_REPORT_LIMIT, REPORT_NAMES } from '../query/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/db/schema.ts';
 import type { CaptureCliOptions } from './commands/capture.ts';
 import type { CqlOptions } from './commands/cql.ts';

@@ -2,8 +2,9 @@
  * The report source behind a `--store` value. Each backend is imported on use, so asking a
  * DuckDB file never loads the Cassandra driver and asking Cassandra never loads DuckDB.
  */
+
+import type { ReportSource } from '../core/reports.ts';
 import { parseStoreAddress } from '../sinks/store-url.ts';
-import type { ReportSource } from './reports.ts';
 
 /**
  * Open the reports of a DuckDB file path or a `cassandra://` URL; `PCS_USAGE` for an address

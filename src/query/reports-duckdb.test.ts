@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { anomaly, flowRecord, holdStore, metricWindow, T0, tempStore } from '../../test/helpers/store-records.ts';
 import { isPipelineError } from '../core/errors.ts';
+import type { ReportParams } from '../core/reports.ts';
 import type { FlowRecord, MetricWindow } from '../flow/records.ts';
 import { openDuckDBStore } from '../sinks/db/duckdb-store.ts';
-import type { ReportParams } from './reports.ts';
 import { DuckDBReports } from './reports-duckdb.ts';
 
 const { dir, path: db } = tempStore();

@@ -12,8 +12,6 @@
  */
 import { BIGINT, type DuckDBConnection, DuckDBInstance, type DuckDBValue, VARCHAR } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.ts';
-import { READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
-import { normalizeReportHost } from './report-host.ts';
 import {
   checkReportParams,
   HOST_FLOW_COLUMNS,
@@ -22,7 +20,9 @@ import {
   type ReportResult,
   type ReportSource,
   reportDef,
-} from './reports.ts';
+} from '../core/reports.ts';
+import { READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
+import { normalizeReportHost } from '../sinks/report-host.ts';
 
 type Cell = string | number | boolean | null;
 type Bind = Record<string, DuckDBValue>;

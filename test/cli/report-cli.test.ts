@@ -14,8 +14,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EXIT_OUTPUT, EXIT_USAGE } from '../../src/cli/exit-codes.ts';
+import { HOST_FLOW_COLUMNS } from '../../src/core/reports.ts';
 import type { FlowRecord } from '../../src/flow/records.ts';
-import { HOST_FLOW_COLUMNS } from '../../src/query/reports.ts';
 import { corpusPath } from '../helpers/corpus.ts';
 import { holdStore } from '../helpers/store-records.ts';
 

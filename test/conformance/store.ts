@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ReportName, ReportParams, ReportSource } from '../../src/core/reports.ts';
 import type { RecordStore } from '../../src/core/store.ts';
 import { CIC_FEATURES } from '../../src/flow/cic-features.ts';
 import type { AnomalyRecord, FlowRecord, MetricWindow } from '../../src/flow/records.ts';
-import type { ReportName, ReportParams, ReportSource } from '../../src/query/reports.ts';
 
 export interface StoreUnderTest {
   /** A new, empty store address (file path or URL). */

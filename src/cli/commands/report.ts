@@ -1,12 +1,12 @@
 /**
- * `pcapstream report [name]`: the canned reports (`query/reports.ts`) over a DuckDB file or a
+ * `pcapstream report [name]`: the canned reports (`core/reports.ts`) over a DuckDB file or a
  * Cassandra keyspace, printed like `query` output (table, CSV or JSON lines). Without a name it
  * lists the reports. Every option is checked before the store is opened.
  */
 import { PipelineError } from '../../core/errors.ts';
+import { checkReportParams, parseReportTime, REPORTS, type ReportParams, reportDef } from '../../core/reports.ts';
 import { openReportSource } from '../../query/open-reports.ts';
-import { normalizeReportHost } from '../../query/report-host.ts';
-import { checkReportParams, parseReportTime, REPORTS, type ReportParams, reportDef } from '../../query/reports.ts';
+import { normalizeReportHost } from '../../sinks/report-host.ts';
 import { printText, type QueryFormat, renderRows } from './query.ts';
 
 export interface ReportCliOptions {

@@ -1,11 +1,10 @@
 /**
- * The canned reports (`query/reports.ts`) answered from a Cassandra keyspace. Cassandra has no
+ * The canned reports (`core/reports.ts`) answered from a Cassandra keyspace. Cassandra has no
  * GROUP BY across partitions, so each report reads exactly the partitions its window covers
  * (found through the `sensor_days` and `buckets` indexes, never by a scan) with paged,
  * prepared SELECTs of the few columns it needs, and aggregates here.
  */
 import { PipelineError } from '../../core/errors.ts';
-import { normalizeReportHost } from '../../query/report-host.ts';
 import {
   HOST_FLOW_COLUMNS,
   type ReportName,
@@ -13,7 +12,8 @@ import {
   type ReportResult,
   type ReportSource,
   reportDef,
-} from '../../query/reports.ts';
+} from '../../core/reports.ts';
+import { normalizeReportHost } from '../report-host.ts';
 import { type CassandraStoreAddress, describeStore } from '../store-url.ts';
 import { type CassandraClient, cassandraClient, connectCassandra, shutdownCassandra } from './client.ts';
 import { DAY_US, type KeyspaceLayout, readLayout } from './schema.ts';

@@ -22,9 +22,9 @@
  * of the flow wins.
  */
 import { PipelineError } from '../../core/errors.ts';
+import { HOST_FLOW_COLUMNS } from '../../core/reports.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
 import { METRIC_COUNT_FIELDS, METRIC_NESTED_FIELDS } from '../../flow/records.ts';
-import { HOST_FLOW_COLUMNS } from '../../query/reports.ts';
 import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import type { CassandraStoreAddress } from '../store-url.ts';
 import type { CassandraClient } from './client.ts';

@@ -1,7 +1,7 @@
 /**
  * Canned reports: the questions analysts ask most, answered the same way by every store.
  * Each report is defined once here (name, parameters, columns, order); `reports-duckdb.ts`
- * answers them with SQL over the file store and `reports-cassandra.ts` with CQL over the
+ * answers them with SQL over the file store and `sinks/cassandra/cassandra-reports.ts` with CQL over the
  * partitions the window covers, so neither scans everything. A conformance test runs both over
  * the same capture and requires identical rows.
  *
@@ -13,7 +13,7 @@
  * - Whole numbers come back as JS numbers, addresses and names as strings, in the documented
  *   column order; ties are broken by the listed keys so output is deterministic.
  */
-import { PipelineError } from '../core/errors.ts';
+import { PipelineError } from './errors.ts';
 
 export type ReportName = 'top-talkers' | 'top-ports' | 'host-flows' | 'traffic' | 'alerts';
 

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPipelineError } from '../core/errors.ts';
+import { isPipelineError } from './errors.ts';
 import {
   checkReportParams,
   DEFAULT_REPORT_LIMIT,
