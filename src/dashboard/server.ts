@@ -225,7 +225,7 @@ export function createDashboardApp(o: {
  * Serve the dashboard. Rejects with a `PipelineError` (code `PCS_DASHBOARD_LISTEN`) when the
  * address cannot be bound (port in use, no permission, unknown address).
  * @example
- * const dash = await startDashboard({ port: 0, readModel: store.readModel(), health: () => health });
+ * const dash = await startDashboard({ port: 0, readModel: ReadModel.ofStore(store), health: () => health });
  * process.stderr.write(`dashboard: ${dash.url}\n`);
  * // after each store flush:
  * dash.notify();

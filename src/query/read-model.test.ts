@@ -214,7 +214,7 @@ describe('ReadModel helpers', () => {
       const b = await openDuckDBStore({ path: t.path });
       b.addFlow(flowRecord(1, 9));
       await b.flush();
-      const live = b.readModel();
+      const live = ReadModel.ofStore(b);
       assert.equal(live.runId, 2);
       assert.equal((await live.summary()).flows, 1);
       assert.deepEqual((await live.query('SELECT count(*) FROM flows')).rows, [[4]]);
@@ -408,7 +408,7 @@ describe('ReadModel.query', () => {
       const store = await openDuckDBStore({ path: t.path });
       store.addFlow(flowRecord(1));
       await store.flush();
-      const live = store.readModel();
+      const live = ReadModel.ofStore(store);
       const internal = (
         await live.query("SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'pcapstream%'")
       ).rows.map((r) => String(r[0]));

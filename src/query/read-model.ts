@@ -5,7 +5,7 @@
  * - `ReadModel.open(path)`, in a process of its own: opens the file READ_ONLY, without file
  *   access, extension loading or setting changes. DuckDB lets one process write a file, so
  *   while a `run` holds it this fails with `PCS_STORE_OPEN` and a pointer to the dashboard.
- * - `store.readModel()`, inside the writing process: a second connection to the same database
+ * - `ReadModel.ofStore(store)`, inside the writing process: a second connection to the same database
  *   (the writer already turned file access off and locked the configuration).
  *
  * Every argument is untrusted (it may come from an HTTP query string): numbers are validated
@@ -47,6 +47,7 @@ import {
 } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.ts';
 import type { FlowRecord, MetricWindow, TopEntry } from '../flow/records.ts';
+import type { DuckDBStore } from '../sinks/db/duckdb-store.ts';
 import { INTERNAL_FUNCTION_PREFIX, READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
 import { FLOW_SCALAR_COLUMNS } from '../sinks/flow-format.ts';
 
@@ -350,12 +351,15 @@ interface Source {
 }
 
 /**
- * Read access to a store. See the file comment; `ReadModel.open` or `store.readModel()`.
+ * Read access to a store. See the file comment; `ReadModel.open` or `ReadModel.ofStore(store)`.
  * @example
  * const rm = await ReadModel.open('pcapstream.duckdb');
  * const top = await rm.top({ kind: 'talkers', window_s: 60, n: 5 });
  * await rm.close();
  */
+/** Read models made by `ReadModel.ofStore`, one per store. */
+const storeReaders = new WeakMap<DuckDBStore, ReadModel>();
+
 export class ReadModel {
   private readonly source: Source;
   private readonly timeoutMs: number;
@@ -407,6 +411,24 @@ export class ReadModel {
       instance.closeSync();
       throw err;
     }
+  }
+
+  /**
+   * A read model on a second connection of a writing store's database (the dashboard's, inside
+   * `run`); its helpers read that store's run. The same object for the same store; closed with it.
+   * @example
+   * const dash = await startDashboard({ readModel: ReadModel.ofStore(store), health });
+   */
+  static ofStore(store: DuckDBStore): ReadModel {
+    const known = storeReaders.get(store);
+    if (known !== undefined) return known;
+    let rm: ReadModel | undefined;
+    const db = store.shareDatabase(async () => {
+      await rm?.close();
+    });
+    rm = ReadModel.fromInstance(db.instance, db.runId, db.path);
+    storeReaders.set(store, rm);
+    return rm;
   }
 
   /**

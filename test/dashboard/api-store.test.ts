@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Dashboard, startDashboard } from '../../src/dashboard/server.ts';
 import type { FlowRecord, MetricWindow } from '../../src/flow/records.ts';
+import { ReadModel } from '../../src/query/read-model.ts';
 import { type DuckDBStore, openDuckDBStore } from '../../src/sinks/db/duckdb-store.ts';
 import { corpusPath } from '../helpers/corpus.ts';
 import { fakeFlow, fakeHealth, fakeWindow, SSEReader, T0_US } from '../helpers/dashboard-harness.ts';
@@ -49,7 +50,7 @@ describe('dashboard API over a DuckDB store', () => {
       protocol: 6,
     });
     await store.flush();
-    dash = await startDashboard({ port: 0, readModel: store.readModel(), health: fakeHealth });
+    dash = await startDashboard({ port: 0, readModel: ReadModel.ofStore(store), health: fakeHealth });
   });
   after(async () => {
     await dash.close();

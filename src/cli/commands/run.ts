@@ -15,6 +15,7 @@ import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import { RollingMetrics } from '../../flow/metrics.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
+import { ReadModel } from '../../query/read-model.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
 import { openStore } from '../../sinks/open-store.ts';
 import { type DecodedReadResult, readDecoded } from '../../transports/worker/decode-pipeline.ts';
@@ -151,7 +152,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
       const dash = await startDashboard({
         host: opts.host,
         port,
-        readModel: duckdb.readModel(),
+        readModel: ReadModel.ofStore(duckdb),
         health: refreshHealth,
       });
       dashboard = dash;

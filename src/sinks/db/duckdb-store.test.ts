@@ -449,7 +449,7 @@ describe('DuckDBStore', () => {
   it('writes in the background on tick, shows rows only once committed, and flush commits', async () => {
     const path = temp();
     const store = await openDuckDBStore({ path, commitIntervalMs: 3_600_000, maxDelayMs: 3_600_000 });
-    const rm = store.readModel();
+    const rm = ReadModel.ofStore(store);
     for (let i = 1; i <= 3000; i++) store.addFlow(flowRecord(i));
     assert.equal(store.tick(), undefined, 'below the high-water mark tick does not ask to wait');
     await store.flush();
@@ -480,7 +480,7 @@ describe('DuckDBStore', () => {
     store.onCommit(() => {
       throw new Error('a broken listener');
     });
-    const rm = store.readModel();
+    const rm = ReadModel.ofStore(store);
     for (let i = 1; i <= 10; i++) store.addFlow(flowRecord(i));
     store.addMetrics(metricWindow(0));
     let n = 0;
@@ -550,7 +550,7 @@ describe('DuckDBStore', () => {
     const store = await openDuckDBStore({ path: ':memory:' });
     store.addFlow(flowRecord(1));
     await store.flush();
-    assert.deepEqual((await store.readModel().query('SELECT flow_id FROM flows')).rows, [[1]]);
+    assert.deepEqual((await ReadModel.ofStore(store).query('SELECT flow_id FROM flows')).rows, [[1]]);
     await store.close();
   });
 });

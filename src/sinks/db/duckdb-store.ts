@@ -60,7 +60,6 @@ import {
   METRIC_NESTED_FIELDS,
   type MetricWindow,
 } from '../../flow/records.ts';
-import { ReadModel } from '../../query/read-model.ts';
 import { FLOW_SCALAR_COLUMNS } from '../flow-format.ts';
 import {
   ANOMALIES_TABLE,
@@ -587,7 +586,8 @@ export class DuckDBStore implements RecordStore {
   private failure: PipelineError | null = null;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
-  private rm: ReadModel | null = null;
+  /** Closed before the database: readers sharing it (see `shareDatabase`). */
+  private readonly readers: (() => Promise<void>)[] = [];
   private readonly commitListeners: (() => void)[] = [];
 
   /** Use `openDuckDBStore`, which opens the database and calls `start()`. */
@@ -794,14 +794,14 @@ export class DuckDBStore implements RecordStore {
   }
 
   /**
-   * A read model on a second connection of this store's database (for the dashboard); its
-   * helpers read this run. The same object on every call; closed with the store.
+   * This store's open database, for a reader in the same process (the dashboard's read model,
+   * `ReadModel.ofStore`); `closeReader` runs before the store closes the database.
    * @example
-   * const dash = await startDashboard({ readModel: store.readModel(), health });
+   * const { instance } = store.shareDatabase(() => reader.close());
    */
-  readModel(): ReadModel {
-    this.rm ??= ReadModel.fromInstance(this.instance, this.runId, this.path);
-    return this.rm;
+  shareDatabase(closeReader: () => Promise<void>): { instance: DuckDBInstance; runId: number; path: string } {
+    this.readers.push(closeReader);
+    return { instance: this.instance, runId: this.runId, path: this.path };
   }
 
   /**
@@ -822,7 +822,7 @@ export class DuckDBStore implements RecordStore {
     } catch {
       // The data is already committed to the WAL; the next open replays it.
     }
-    if (this.rm !== null) await this.rm.close();
+    for (const close of this.readers.splice(0)) await close();
     for (const t of this.tables) t.detach();
     this.conn.closeSync();
     this.instance.closeSync();
