@@ -22,7 +22,7 @@ export interface SinkOptions {
   store: SinkStore;
   /** Store commits and offset commits this often (default 1000 ms). */
   commitEveryMs?: number;
-  /** Stop after this long without messages (0 = never; default 0). */
+  /** Stop after polls have brought no message for this long (0 = never; default 0). */
   exitAfterIdleMs?: number;
   shouldStop?: () => boolean;
   memberId?: string;
@@ -70,11 +70,16 @@ export class Sink {
     const every = this.o.commitEveryMs ?? 1000;
     const idleLimit = this.o.exitAfterIdleMs ?? 0;
     let lastCommit = Date.now();
-    let lastMessage = Date.now();
+    // Time spent in polls that brought nothing since the last message. Only polls count: time
+    // the store holds the sink (back-pressure, a flush) is not idleness, and the topics may
+    // still hold much to read.
+    let idleMs = 0;
     try {
       for (;;) {
         if (this.o.shouldStop?.() === true) break;
+        const polled = Date.now();
         const events = await this.consumer.poll(200);
+        let got = false;
         for (const e of events) {
           if (e.kind === 'revoked') {
             // Rows read from a lost partition are still stored (harmless: the store ignores
@@ -82,7 +87,7 @@ export class Sink {
             for (const p of e.partitions) this.positions.delete(`${e.topic}\u0000${p}`);
           }
           if (e.kind !== 'messages') continue;
-          lastMessage = Date.now();
+          got = true;
           for (const m of e.messages) this.take(e.topic, e.partition, m);
           const last = e.messages.at(-1);
           if (last !== undefined) {
@@ -93,6 +98,7 @@ export class Sink {
             });
           }
         }
+        idleMs = got ? 0 : idleMs + (Date.now() - polled);
         // A slow or absent database holds the sink here, not in memory.
         const wait = this.o.store.tick?.();
         if (wait !== undefined) await wait;
@@ -100,7 +106,7 @@ export class Sink {
           await this.commit();
           lastCommit = Date.now();
         }
-        if (idleLimit > 0 && Date.now() - lastMessage >= idleLimit) break;
+        if (idleLimit > 0 && idleMs >= idleLimit) break;
       }
       await this.commit();
     } finally {

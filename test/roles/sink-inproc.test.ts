@@ -15,6 +15,8 @@ import { topicNames } from '../../src/roles/topics.ts';
 import { openDuckDBStore } from '../../src/sinks/db/duckdb-store.ts';
 import { synthesize } from '../../src/synth/index.ts';
 import { openInproc } from '../../src/transports/inproc/inproc.ts';
+import { encodeFlowRecord } from '../../src/transports/wire/flow-record.ts';
+import { flowRecord } from '../helpers/store-records.ts';
 import { readRawFrames, referenceFlows } from './helpers.ts';
 
 const settings: EngineSettings = { preset: 'nfstream', features: 'corrected' };
@@ -73,5 +75,40 @@ describe('sink over inproc', () => {
     assert.deepEqual(await storedFlows(db), expected);
     await t.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('sink --exit-after-idle', () => {
+  it('a store that holds the sink longer than the idle limit does not end it while records wait', async () => {
+    const t = await openInproc(new URL('inproc://sink-idle-test'), {});
+    const topics = topicNames('idle');
+    await t.ensureTopic(topics.flows, 2);
+    const producer = await t.producer();
+    const total = 3000;
+    for (let i = 0; i < total; i += 100) {
+      const batch = [];
+      for (let id = i + 1; id <= i + 100; id++)
+        batch.push({ partition: id % 2, value: encodeFlowRecord(flowRecord(id)) });
+      await producer.send(topics.flows, batch);
+    }
+    const stored = new Set<string>();
+    let held = 0;
+    // Every tick makes the sink wait twice the idle limit, as a slow database would.
+    const store = {
+      addFlow: (r: { flow_uid: string }) => stored.add(r.flow_uid),
+      addMetrics: () => {},
+      addAnomaly: () => {},
+      flush: async () => {},
+      tick: () => {
+        held++;
+        return new Promise<void>((r) => setTimeout(r, 400));
+      },
+    };
+    const sink = new Sink({ transport: t, group: 'g', topics, store, exitAfterIdleMs: 200, commitEveryMs: 100 });
+    const s = await sink.run();
+    assert.ok(held > 1, 'the store held the sink more than once');
+    assert.equal(s.flows, total);
+    assert.equal(stored.size, total, 'every record stored before the sink ended');
+    await t.close();
   });
 });
