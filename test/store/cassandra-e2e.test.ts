@@ -3,7 +3,8 @@
  * runs it (CLI processes): every canned report equals the same report over the DuckDB store of
  * the same capture; a second run into the same keyspace changes nothing; and a node stopped
  * mid-run makes the writer wait (memory bounded) and, once the node is back, the store is
- * complete.
+ * complete. Behind a broker, the sink role fills a keyspace with the same flows, once each, even
+ * when every flow record is delivered again.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CassandraServer } from '../../scripts/brokers/cassandra.ts';
+import { RedisServer } from '../../scripts/brokers/redis.ts';
 import type { ReportName, ReportParams } from '../../src/core/reports.ts';
 import { openReportSource } from '../../src/query/open-reports.ts';
 import { synthesize } from '../../src/synth/index.ts';
@@ -194,5 +196,53 @@ describe('run --store cassandra://', () => {
     );
     assert.ok(peak < 600 * 2 ** 20, `RSS peaked at ${mb(peak)}`);
     await assertSameReports(duck, cass);
+  });
+});
+
+describe('sink --store cassandra:// behind a broker', () => {
+  it('replay → two processors → sink over Redis: the keyspace holds the single-process flows once each, also after a full redelivery', async (t) => {
+    const redis = await RedisServer.start();
+    const started: Run[] = [];
+    t.after(async () => {
+      for (const r of started) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+      await redis.cleanup();
+    });
+    const duck = path.join(dir, 'sink-reference.duckdb');
+    await ok(['run', synth, '--db', duck, '--no-dashboard', '--exit']);
+    const cass = `${node!.url}/e2e_sink`;
+    const common = ['--topic-prefix', 'cs', '--heartbeat-every', '1'];
+    const member = ['process', '--from', redis.url, '--group', 'procs', '--exit-on-end', ...common];
+    started.push(cli(member), cli(member));
+    await ok(['replay', synth, '--to', redis.url, '--partitions', '4', '--topspeed', ...common]);
+    for (const p of started) {
+      const r = await p.done;
+      assert.equal(r.code, 0, `process failed: ${r.stderr}`);
+    }
+    const sink = [
+      'sink',
+      '--from',
+      redis.url,
+      '--store',
+      cass,
+      '--sensor',
+      'edge-2',
+      '--exit-after-idle',
+      '3',
+      ...common,
+    ];
+    const first = await ok(sink);
+    assert.match(first.stderr, /cassandra:\/\/127\.0\.0\.1:\d+\/e2e_sink/);
+    const flows = await flowCount(cass);
+    const inDuck = await ok(['query', 'SELECT count(*) AS n FROM flows_latest', '--db', duck, '--format', 'json']);
+    assert.equal(flows, (JSON.parse(inDuck.stdout.trim()) as { n: number }).n, 'every flow of the capture, once');
+    // A second sink group reads every flow record of the topic again: nothing may change.
+    await ok([...sink, '--group', 'sink-again']);
+    assert.equal(await flowCount(cass), flows);
+    const talkers = await report(duck, 'top-talkers', { limit: 4 });
+    assert.ok(talkers.length > 0);
+    for (const [host] of talkers) {
+      const p = { host: host as string };
+      assert.deepEqual(await report(cass, 'host-flows', p), await report(duck, 'host-flows', p), `host-flows ${host}`);
+    }
   });
 });
