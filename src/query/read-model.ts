@@ -5,8 +5,8 @@
  * - `ReadModel.open(path)`, in a process of its own: opens the file READ_ONLY, without file
  *   access, extension loading or setting changes. DuckDB lets one process write a file, so
  *   while a `run` holds it this fails with `PCS_STORE_OPEN` and a pointer to the dashboard.
- * - `ReadModel.ofStore(store)`, inside the writing process: a second connection to the same database
- *   (the writer already turned file access off and locked the configuration).
+ * - `ReadModel.ofStore(store)`, inside the writing process: a second connection to the same
+ *   database (the writer already turned file access off and locked the configuration).
  *
  * Every argument is untrusted (it may come from an HTTP query string): numbers are validated
  * and limits clamped, values are bound as parameters and never spliced into SQL. Invalid
@@ -350,6 +350,9 @@ interface Source {
   path: string;
 }
 
+/** Read models made by `ReadModel.ofStore`, one per store. */
+const storeReaders = new WeakMap<DuckDBStore, ReadModel>();
+
 /**
  * Read access to a store. See the file comment; `ReadModel.open` or `ReadModel.ofStore(store)`.
  * @example
@@ -357,9 +360,6 @@ interface Source {
  * const top = await rm.top({ kind: 'talkers', window_s: 60, n: 5 });
  * await rm.close();
  */
-/** Read models made by `ReadModel.ofStore`, one per store. */
-const storeReaders = new WeakMap<DuckDBStore, ReadModel>();
-
 export class ReadModel {
   private readonly source: Source;
   private readonly timeoutMs: number;
