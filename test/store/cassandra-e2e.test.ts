@@ -110,17 +110,30 @@ async function flowCount(cass: string): Promise<number> {
   return (JSON.parse(stdout.trim()) as { n: number }).n;
 }
 
+/** Flows (latest state, one row each) in a DuckDB store. */
+async function duckFlowCount(duck: string): Promise<number> {
+  const { stdout } = await ok(['query', 'SELECT count(*) AS n FROM flows_latest', '--db', duck, '--format', 'json']);
+  return (JSON.parse(stdout.trim()) as { n: number }).n;
+}
+
+let synthReference: Promise<string> | undefined;
+
+/** The DuckDB store of a single-process `run` over the synth capture, made once for the file. */
+function synthDuck(): Promise<string> {
+  const duck = path.join(dir, 'synth.duckdb');
+  synthReference ??= ok(['run', synth, '--db', duck, '--no-dashboard', '--exit']).then(() => duck);
+  return synthReference;
+}
+
 describe('run --store cassandra://', () => {
   it('every report equals the DuckDB store’s for the same capture, and a second run changes nothing', async () => {
-    const duck = path.join(dir, 'synth.duckdb');
+    const duck = await synthDuck();
     const cass = `${node!.url}/e2e_synth?bucket=1&shards=2`;
-    await ok(['run', synth, '--db', duck, '--no-dashboard', '--exit']);
     const first = await ok(['run', synth, '--store', cass, '--sensor', 'edge-1', '--exit']);
     assert.match(first.stderr, /stored in cassandra:\/\/127\.0\.0\.1:\d+\/e2e_synth/);
     await assertSameReports(duck, cass);
     const flows = await flowCount(cass);
-    const inDuck = await ok(['query', 'SELECT count(*) AS n FROM flows_latest', '--db', duck, '--format', 'json']);
-    assert.equal(flows, (JSON.parse(inDuck.stdout.trim()) as { n: number }).n);
+    assert.equal(flows, await duckFlowCount(duck));
     // Idempotent: the same capture again, same keyspace and sensor.
     await ok(['run', synth, '--store', cass, '--sensor', 'edge-1', '--exit']);
     assert.equal(await flowCount(cass), flows);
@@ -207,8 +220,7 @@ describe('sink --store cassandra:// behind a broker', () => {
       for (const r of started) if (r.child.exitCode === null) r.child.kill('SIGKILL');
       await redis.cleanup();
     });
-    const duck = path.join(dir, 'sink-reference.duckdb');
-    await ok(['run', synth, '--db', duck, '--no-dashboard', '--exit']);
+    const duck = await synthDuck();
     const cass = `${node!.url}/e2e_sink`;
     const common = ['--topic-prefix', 'cs', '--heartbeat-every', '1'];
     const member = ['process', '--from', redis.url, '--group', 'procs', '--exit-on-end', ...common];
@@ -233,8 +245,7 @@ describe('sink --store cassandra:// behind a broker', () => {
     const first = await ok(sink);
     assert.match(first.stderr, /cassandra:\/\/127\.0\.0\.1:\d+\/e2e_sink/);
     const flows = await flowCount(cass);
-    const inDuck = await ok(['query', 'SELECT count(*) AS n FROM flows_latest', '--db', duck, '--format', 'json']);
-    assert.equal(flows, (JSON.parse(inDuck.stdout.trim()) as { n: number }).n, 'every flow of the capture, once');
+    assert.equal(flows, await duckFlowCount(duck), 'every flow of the capture, once');
     // A second sink group reads every flow record of the topic again: nothing may change.
     await ok([...sink, '--group', 'sink-again']);
     assert.equal(await flowCount(cass), flows);
