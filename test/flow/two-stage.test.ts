@@ -150,6 +150,31 @@ describe('two-stage hot path', () => {
     assert.equal(counts[1], counts[0]);
   });
 
+  it('lets the event loop turn while the consumer is the bottleneck', async () => {
+    // A consumer ~10 times slower than the decode worker keeps the ring full; callbacks queued
+    // meanwhile (the store's scans, the dashboard's requests) must still run within a few batches.
+    const file = path.join(dir, 'slow-consumer.pcap');
+    await synthesize({ out: file, packets: 30_000, seed: 5, format: 'pcap' });
+    const at = 8_192;
+    let n = 0;
+    let firedAt = -1;
+    await readDecoded(
+      file,
+      new PacketContext(),
+      () => {
+        n++;
+        if (n === at) setImmediate(() => (firedAt = n));
+        const until = performance.now() + 0.004;
+        while (performance.now() < until) {
+          // busy: a consumer slower than decoding
+        }
+      },
+      { threads: 2 },
+    );
+    assert.equal(n, 30_000);
+    assert.ok(firedAt > 0 && firedAt - at <= 6 * 2048, `a callback queued at packet ${at} ran at packet ${firedAt}`);
+  });
+
   it('passes an error thrown by the consumer through and ends the worker', async () => {
     const file = path.join(dir, 's3.pcap');
     await assert.rejects(

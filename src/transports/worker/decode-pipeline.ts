@@ -133,6 +133,14 @@ async function readInline(
 
 const WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
 
+/** Ring batches between two turns of the event loop while the consumer is the bottleneck. */
+const TURN_EVERY_BATCHES = 4;
+
+/** One turn of the event loop: timers, I/O and callbacks from other threads run before it resolves. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 async function readTwoStage(
   path: string,
   p: PacketContext,
@@ -187,6 +195,7 @@ async function readTwoStage(
     bytesRead: () => bytesRead,
   };
   let consumed = 0;
+  let sinceTurn = 0;
   let frames = 0;
   let stopped = false;
   try {
@@ -200,7 +209,7 @@ async function readTwoStage(
       }
       // Names the worker interned for this batch were posted before it was published.
       while (learned < Atomics.load(control, C_NAMES)) {
-        if (!receive()) await new Promise((r) => setImmediate(r));
+        if (!receive()) await turn();
       }
       const slot = consumed % RING_SLOTS;
       const m = slot * META_WORDS;
@@ -212,9 +221,16 @@ async function readTwoStage(
         reader.read(views, base + i, p);
         onPacket(p);
       }
+      // Let the event loop turn every few batches (~4 ms of work): when this thread is the
+      // bottleneck the ring never runs dry, so nothing else here would ever wait, and callbacks
+      // from other threads (DuckDB asking the store for its next rows, the dashboard's
+      // requests, signals) would queue until the input ended.
+      const turnDue = ++sinceTurn === TURN_EVERY_BATCHES;
+      if (turnDue) sinceTurn = 0;
       if (kind !== KIND_END && kind !== KIND_CHUNK_END) {
         Atomics.store(control, C_CONSUMED, ++consumed);
         Atomics.notify(control, C_CONSUMED);
+        if (turnDue) await turn();
         continue;
       }
       bytesRead = meta[m + M_BYTES_READ]!;
@@ -223,6 +239,7 @@ async function readTwoStage(
       Atomics.notify(control, C_CONSUMED);
       if (kind === KIND_END) break;
       if (opts.afterChunk !== undefined) await opts.afterChunk(input);
+      if (turnDue) await turn();
       if (opts.shouldStop?.()) {
         stopped = true;
         break;
