@@ -221,7 +221,7 @@ async function readTwoStage(
         reader.read(views, base + i, p);
         onPacket(p);
       }
-      // Let the event loop turn every few batches (~4 ms of work): when this thread is the
+      // Let the event loop turn every few batches (~10 ms of `run`'s work): when this thread is the
       // bottleneck the ring never runs dry, so nothing else here would ever wait, and callbacks
       // from other threads (DuckDB asking the store for its next rows, the dashboard's
       // requests, signals) would queue until the input ended.
