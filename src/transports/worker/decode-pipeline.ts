@@ -221,9 +221,9 @@ async function readTwoStage(
         reader.read(views, base + i, p);
         onPacket(p);
       }
-      // Let the event loop turn every few batches (~10 ms of `run`'s work): when this thread is the
-      // bottleneck the ring never runs dry, so nothing else here would ever wait, and callbacks
-      // from other threads (DuckDB asking the store for its next rows, the dashboard's
+      // Let the event loop turn every few batches (~10 ms of `run`'s work): when this thread is
+      // the bottleneck the ring never runs dry, so nothing else here would ever wait, and
+      // callbacks from other threads (DuckDB asking the store for its next rows, the dashboard's
       // requests, signals) would queue until the input ended.
       const turnDue = ++sinceTurn === TURN_EVERY_BATCHES;
       if (turnDue) sinceTurn = 0;
