@@ -100,9 +100,12 @@ export interface StoreOptions {
   /** `tick()` asks the caller to wait while more rows than this are queued. Default 32768 (~25 MB of flows). */
   highWaterRows?: number;
   /**
-   * WAL size that makes DuckDB checkpoint during the run (DuckDB size text). Default '16MB':
-   * checkpoints then happen beside decoding and `close()` has little left to do; a large value
-   * saves DuckDB work overall but leaves the whole checkpoint to `close()`.
+   * WAL size that makes DuckDB checkpoint during the run (DuckDB size text). Default '64MB'.
+   * A checkpoint rewrites the whole of every row group that took rows since the last one (a
+   * row group holds 122,880 rows: more than the flows of a 1 GB capture), so frequent
+   * checkpoints rewrite the same flows again and again: with '16MB' a `run` over a 1 GB capture
+   * spent ~0.5 s more CPU and took ~0.4 s longer. A much larger value leaves more uncheckpointed
+   * rows in memory (and in the WAL to replay after a crash) for little further gain.
    */
   checkpointThreshold?: string;
   /**
@@ -952,7 +955,7 @@ export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStor
   const path = options.path;
   if (typeof path !== 'string' || path === '') throw new PipelineError('PCS_CONFIG', 'store path must not be empty');
   // Checked before opening: a bad size is a configuration error, not a store that cannot open.
-  const checkpoint = sizeOption('checkpoint threshold', options.checkpointThreshold, '16MB');
+  const checkpoint = sizeOption('checkpoint threshold', options.checkpointThreshold, '64MB');
   const memoryLimit = sizeOption('memory limit', options.memoryLimit, '256MB');
   let instance: DuckDBInstance;
   try {
