@@ -15,6 +15,7 @@
  * (~0.8 us a packet). stdin is always read on this thread.
  */
 import fs from 'node:fs';
+import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { PipelineError, type PipelineErrorCode, TruncatedCaptureError } from '../../core/errors.ts';
@@ -135,11 +136,6 @@ const WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
 
 /** Ring batches between two turns of the event loop while the consumer is the bottleneck. */
 const TURN_EVERY_BATCHES = 4;
-
-/** One turn of the event loop: timers, I/O and callbacks from other threads run before it resolves. */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 async function readTwoStage(
   path: string,
