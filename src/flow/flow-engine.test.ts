@@ -349,6 +349,39 @@ describe('FlowEngine: one bidirectional TCP conversation', () => {
   });
 });
 
+describe('FlowEngine: ending every flow in steps', () => {
+  it('flushAllInSteps emits what flushAll does, in the same order, awaiting between steps', async () => {
+    // 10,000 live UDP flows: more than two steps' worth of table slots.
+    const run = (): Harness => {
+      const h = harness();
+      for (let i = 0; i < 10_000; i++) {
+        const client: Endpoint = [ip4(10, 1, i >> 8, i & 0xff), 20_000 + (i % 1000)];
+        h.feed(udp(i, client, SERVER, 20 + (i % 7)), udp(i + 1, SERVER, client, 30));
+      }
+      return h;
+    };
+    const whole = run();
+    whole.engine.flushAll();
+    const stepped = run();
+    let steps = 0;
+    let seenAtFirstStep = -1;
+    await stepped.engine.flushAllInSteps(async () => {
+      if (steps++ === 0) seenAtFirstStep = stepped.out.length;
+      await Promise.resolve();
+    });
+    assert.equal(whole.out.length, 10_000);
+    assert.ok(steps >= 3, `${steps} steps`);
+    // The consumer saw records before the last flow was ended.
+    assert.ok(seenAtFirstStep > 0 && seenAtFirstStep < 10_000, `${seenAtFirstStep} at the first step`);
+    assert.deepEqual(stepped.out.map(withoutFeatures), whole.out.map(withoutFeatures));
+    assert.deepEqual(
+      stepped.out.map((r) => Array.from(r.features!)),
+      whole.out.map((r) => Array.from(r.features!)),
+    );
+    assert.equal(stepped.engine.stats.flows_live, 0);
+  });
+});
+
 describe('FlowEngine: FIN, RST and linger', () => {
   /** Handshake, FIN from the client, FIN from the server, final ACK from the client. */
   const finExchange = (): PacketContext[] => [

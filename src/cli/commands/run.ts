@@ -8,6 +8,7 @@
  * (the second core). SIGINT/SIGTERM stop reading at the next chunk, then every open flow and
  * metric window is flushed and stored before exit: nothing processed is lost.
  */
+import { setImmediate as turn } from 'node:timers/promises';
 import { PipelineError } from '../../core/errors.ts';
 import { PacketContext } from '../../core/packet.ts';
 import { type Dashboard, startDashboard } from '../../dashboard/server.ts';
@@ -244,8 +245,13 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     }
     progress.done();
 
-    // End of input or interruption: every open flow and window goes to the store.
-    engine.flushAll('end');
+    // End of input or interruption: every open flow and window goes to the store (in steps, with
+    // the event loop turning between them, so DuckDB inserts the first while the rest are ended).
+    await engine.flushAllInSteps(async () => {
+      const wait = store.tick();
+      if (wait !== undefined) await wait;
+      await turn();
+    });
     m.flush();
     health.packets = n;
     health.bytes = bytes;
