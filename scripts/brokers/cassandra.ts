@@ -44,18 +44,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  ChildServer,
   cliFlag,
   cliPort,
-  exitedWithin,
   freePort,
   killOnExit,
   pidAlive,
   pidGone,
   REPO_ROOT,
   readState,
-  relaunch,
   stateDir,
-  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -231,29 +229,27 @@ export function cassandraReady(port: number, timeoutMs = 5000): Promise<boolean>
 }
 
 /**
- * One Cassandra node on 127.0.0.1.
+ * One Cassandra node on 127.0.0.1. `stop()` drains the node (memtables flushed; SIGKILL after
+ * 60 s); after `kill()` the next start replays the commit log.
  * @example
  * const node = await CassandraServer.start();
  * const store = await openStore(node.url);
  * ...
  * await node.cleanup();
  */
-export class CassandraServer {
+export class CassandraServer extends ChildServer {
   readonly host = '127.0.0.1';
   readonly port: number;
   readonly storagePort: number;
   readonly dataDir: string;
   readonly logFile: string;
-  private readonly ownsDir: boolean;
   private readonly options: CassandraServerOptions;
-  private child: ChildProcess | null = null;
-  private forget: () => void = () => {};
 
   private constructor(port: number, storagePort: number, dataDir: string, ownsDir: boolean, o: CassandraServerOptions) {
+    super(dataDir, ownsDir, { stopGraceMs: STOP_TIMEOUT_MS, relaunchRetries: 3, relaunchDelayMs: 500 });
     this.port = port;
     this.storagePort = storagePort;
     this.dataDir = dataDir;
-    this.ownsDir = ownsDir;
     this.options = o;
     this.logFile = o.logFile ?? join(dataDir, 'cassandra.log');
   }
@@ -266,11 +262,6 @@ export class CassandraServer {
   /** `cassandra://127.0.0.1:PORT`, the store URL. */
   get url(): string {
     return `cassandra://${this.contactPoint}`;
-  }
-
-  /** Process id of the running JVM, or 0. */
-  get pid(): number {
-    return this.child?.pid ?? 0;
   }
 
   /**
@@ -343,7 +334,7 @@ export class CassandraServer {
     ].join('\n');
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const configFile = join(this.dataDir, 'cassandra.yaml');
     const logback = join(this.dataDir, 'logback.xml');
     writeFileSync(configFile, this.yaml());
@@ -423,50 +414,6 @@ export class CassandraServer {
       spawnError,
       waitUntil(() => cassandraReady(this.port), READY_TIMEOUT_MS, `cassandra on ${this.contactPoint}`, child, tail),
     ]);
-  }
-
-  /** Graceful stop (SIGTERM: the node drains, memtables flushed); SIGKILL after 60 s. Data stays. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    await stopChild(child, STOP_TIMEOUT_MS);
-    this.child = null;
-    this.forget();
-  }
-
-  /** Crash: SIGKILL, no drain (the next start replays the commit log). */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitedWithin(child, 5000);
-    }
-    this.child = null;
-    this.forget();
-  }
-
-  /**
-   * Stops the node if it runs (gracefully; call `kill()` first for a crash), then starts it again
-   * on the same ports with the same data and waits until it answers CQL.
-   * @example
-   * await node.restart();
-   */
-  async restart(): Promise<void> {
-    await this.stop();
-    // The ports were just released by the same program; retry briefly if the OS still holds them.
-    await relaunch(
-      () => this.launch(),
-      () => this.kill(),
-      3,
-      500,
-    );
-  }
-
-  /** Stops the node and removes its directory if `start` created it. */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 

@@ -27,18 +27,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import {
+  ChildServer,
   cliFlag,
   cliPort,
-  exitedWithin,
   freePort,
   killOnExit,
   pidAlive,
   pidGone,
   REPO_ROOT,
   readState,
-  relaunch,
   stateDir,
-  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -122,28 +120,27 @@ export async function kafkaReady(bootstrap: string, timeoutMs = 3000): Promise<b
 }
 
 /**
- * One Kafka broker (KRaft, broker + controller in one JVM) on 127.0.0.1.
+ * One Kafka broker (KRaft, broker + controller in one JVM) on 127.0.0.1. `stop()` is a
+ * controlled shutdown (logs flushed; SIGKILL after 30 s); after `kill()` the next start recovers
+ * the logs.
  * @example
  * const kafka = await KafkaBroker.start();
  * const t = await openTransport(`kafka://${kafka.bootstrap}`);
  * ...
  * await kafka.cleanup();
  */
-export class KafkaBroker {
+export class KafkaBroker extends ChildServer {
   readonly port: number;
   readonly controllerPort: number;
   readonly dataDir: string;
   readonly logFile: string;
-  private readonly ownsDir: boolean;
   private readonly options: KafkaBrokerOptions;
-  private child: ChildProcess | null = null;
-  private forget: () => void = () => {};
 
   private constructor(port: number, controllerPort: number, dataDir: string, ownsDir: boolean, o: KafkaBrokerOptions) {
+    super(dataDir, ownsDir, { stopGraceMs: STOP_TIMEOUT_MS, relaunchRetries: 3, relaunchDelayMs: 500 });
     this.port = port;
     this.controllerPort = controllerPort;
     this.dataDir = dataDir;
-    this.ownsDir = ownsDir;
     this.options = o;
     this.logFile = o.logFile ?? join(dataDir, 'broker.log');
   }
@@ -156,11 +153,6 @@ export class KafkaBroker {
   /** `kafka://127.0.0.1:PORT`, the transport URL. */
   get url(): string {
     return `kafka://${this.bootstrap}`;
-  }
-
-  /** Process id of the running JVM, or 0. */
-  get pid(): number {
-    return this.child?.pid ?? 0;
   }
 
   /**
@@ -233,7 +225,7 @@ export class KafkaBroker {
       .join('\n')}\n`;
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const configFile = join(this.dataDir, 'server.properties');
     const log4j = join(this.dataDir, 'log4j2.yaml');
     writeFileSync(configFile, this.properties());
@@ -309,45 +301,6 @@ export class KafkaBroker {
       spawnError,
       waitUntil(() => kafkaReady(this.bootstrap), READY_TIMEOUT_MS, `kafka on ${this.bootstrap}`, child, tail),
     ]);
-  }
-
-  /** Graceful stop (SIGTERM: controlled shutdown, logs flushed); SIGKILL after 30 s. Data stays. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    await stopChild(child, STOP_TIMEOUT_MS);
-    this.child = null;
-    this.forget();
-  }
-
-  /** Crash: SIGKILL, no controlled shutdown (the next start recovers the logs). */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitedWithin(child, 5000);
-    }
-    this.child = null;
-    this.forget();
-  }
-
-  /** Stops the broker if it runs, then starts it again on the same ports with the same data. */
-  async restart(): Promise<void> {
-    await this.stop();
-    // The ports were just released by the same program; retry briefly if the OS still holds them.
-    await relaunch(
-      () => this.launch(),
-      () => this.kill(),
-      3,
-      500,
-    );
-  }
-
-  /** Stops the broker and removes its directory if `start` created it. */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 

@@ -24,16 +24,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import {
-  exitedWithin,
+  ChildServer,
   freePort,
   keepTail,
   killOnExit,
   pidAlive,
   pidGone,
   readState,
-  relaunch,
   stateDir,
-  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -91,14 +89,15 @@ interface Ports {
 }
 
 /**
- * One RabbitMQ node on 127.0.0.1.
+ * One RabbitMQ node on 127.0.0.1. `stop()` lets the node close connections and flush its queues;
+ * `kill()` takes the start script and the VM down together (one process group).
  * @example
  * const rabbit = await RabbitMQServer.start();
  * const t = await openTransport(rabbit.url);
  * ...
  * await rabbit.cleanup();
  */
-export class RabbitMQServer {
+export class RabbitMQServer extends ChildServer {
   readonly port: number;
   readonly dir: string;
   /** Erlang node name, `pcs<port>@localhost`. */
@@ -106,16 +105,13 @@ export class RabbitMQServer {
   /** Milliseconds the last start took until AMQP answered. */
   readyMs = 0;
   private readonly ports: Ports;
-  private readonly ownsDir: boolean;
   private readonly detached: boolean;
-  private child: ChildProcess | null = null;
-  private forget: () => void = () => {};
 
   private constructor(ports: Ports, dir: string, ownsDir: boolean, detached: boolean) {
+    super(dir, ownsDir, { stopGraceMs: 30_000, relaunchRetries: 2, relaunchDelayMs: 500 });
     this.ports = ports;
     this.port = ports.amqp;
     this.dir = dir;
-    this.ownsDir = ownsDir;
     this.detached = detached;
     this.nodeName = `pcs${ports.amqp}@localhost`;
   }
@@ -123,11 +119,6 @@ export class RabbitMQServer {
   /** `amqp://guest:guest@127.0.0.1:PORT`. */
   get url(): string {
     return `amqp://guest:guest@127.0.0.1:${this.port}`;
-  }
-
-  /** Process id of the start script (leader of the node's process group), or 0. */
-  get pid(): number {
-    return this.child?.pid ?? 0;
   }
 
   /** Port of the node's own epmd. */
@@ -206,7 +197,7 @@ export class RabbitMQServer {
     );
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     this.writeConfig();
     const t0 = performance.now();
     // The start script runs the VM as a child and forwards SIGTERM to it; its own process group
@@ -235,26 +226,8 @@ export class RabbitMQServer {
     this.readyMs = Math.round(performance.now() - t0);
   }
 
-  /** Graceful stop (SIGTERM: the node closes connections and flushes queues). Data stays. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    await stopChild(child, 30_000, () => this.killGroup(child));
-    this.child = null;
-    this.forget();
-  }
-
-  /** Crash: SIGKILL to the script and the VM. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    this.killGroup(child);
-    await exitedWithin(child, 5000);
-    this.child = null;
-    this.forget();
-  }
-
-  private killGroup(child: ChildProcess): void {
+  /** The hard kill: SIGKILL to the start script's process group, the VM with it. */
+  protected override hardKill(child: ChildProcess): void {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     } catch {
@@ -262,27 +235,14 @@ export class RabbitMQServer {
     }
   }
 
-  /** Stops the node if it runs, then starts it again on the same ports with the same data. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await relaunch(
-      () => this.launch(),
-      () => this.kill(),
-      2,
-      500,
-    );
+  /** `cleanup()` stops the node's epmd too. */
+  protected override afterStop(): void {
+    this.stopEpmd();
   }
 
   /** Stops the node's epmd (started by the node, detached from it). */
   stopEpmd(): void {
     spawnSync(epmdBinary(), ['-kill'], { env: this.env(), stdio: 'ignore', timeout: 5000 });
-  }
-
-  /** Stops the node and its epmd, and removes the directory if `start` created it. */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    this.stopEpmd();
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /**

@@ -14,22 +14,20 @@
  *   node scripts/brokers/redis.ts wait           wait until the started server answers
  *   node scripts/brokers/redis.ts stop           stop it (data stays in .cache/brokers/redis/data)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  exitedWithin,
+  ChildServer,
   freePort,
   keepTail,
   killOnExit,
   pidAlive,
   pidGone,
   readState,
-  relaunch,
   stateDir,
-  stopChild,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -80,26 +78,24 @@ export function pingRedis(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /**
- * One `redis-server` process on 127.0.0.1.
+ * One `redis-server` process on 127.0.0.1. `stop()` lets Redis fsync its append-only file; after
+ * `kill()` what `appendfsync always` wrote is what there is.
  * @example
  * const redis = await RedisServer.start();
  * const t = await openTransport(redis.url);
  * ...
  * await redis.cleanup();
  */
-export class RedisServer {
+export class RedisServer extends ChildServer {
   readonly port: number;
   readonly dir: string;
-  private readonly ownsDir: boolean;
   private readonly detached: boolean;
   private readonly extraArgs: string[];
-  private child: ChildProcess | null = null;
-  private forget: () => void = () => {};
 
   private constructor(port: number, dir: string, ownsDir: boolean, detached: boolean, extraArgs: string[]) {
+    super(dir, ownsDir, { stopGraceMs: 15_000, relaunchRetries: 5, relaunchDelayMs: 200 });
     this.port = port;
     this.dir = dir;
-    this.ownsDir = ownsDir;
     this.detached = detached;
     this.extraArgs = extraArgs;
   }
@@ -107,11 +103,6 @@ export class RedisServer {
   /** `redis://127.0.0.1:PORT`. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Process id of the running server, or 0. */
-  get pid(): number {
-    return this.child?.pid ?? 0;
   }
 
   /**
@@ -140,7 +131,7 @@ export class RedisServer {
     }
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const args = [
       '--bind',
       '127.0.0.1',
@@ -176,45 +167,6 @@ export class RedisServer {
       spawnError,
       waitUntil(() => pingRedis(this.port), READY_TIMEOUT_MS, `redis-server on port ${this.port}`, child, tail),
     ]);
-  }
-
-  /** Graceful stop (SIGTERM: Redis fsyncs the AOF and exits). Data stays for `restart`. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    await stopChild(child, 15_000);
-    this.child = null;
-    this.forget();
-  }
-
-  /** Crash: SIGKILL, nothing flushed beyond what `appendfsync` already wrote. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitedWithin(child, 5000);
-    }
-    this.child = null;
-    this.forget();
-  }
-
-  /** Stops the server if it runs, then starts it again on the same port with the same data. */
-  async restart(): Promise<void> {
-    await this.stop();
-    // The port was just released by the same program; retry briefly if the OS still holds it.
-    await relaunch(
-      () => this.launch(),
-      () => this.kill(),
-      5,
-      200,
-    );
-  }
-
-  /** Stops the server and removes its data directory if `start` created it. */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Shared plumbing for the broker servers that tests and developers start locally (Redis,
- * RabbitMQ): free loopback ports, readiness waits, the child-process lifetime, and the state
- * file the CLI keeps under `.cache/brokers/<name>/`.
+ * Shared plumbing for the servers that tests and developers start locally (Kafka, Cassandra,
+ * Redis, RabbitMQ): free loopback ports, readiness waits, the child-process lifetime
+ * (`ChildServer`), and the state file the CLI keeps under `.cache/brokers/<name>/`.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,6 +168,100 @@ export function killOnExit(kill: () => void): () => void {
   }
   live.add(kill);
   return () => live.delete(kill);
+}
+
+/** How a `ChildServer` stops and starts again. */
+export interface ChildServerTiming {
+  /** How long a graceful stop (SIGTERM) may take before the hard kill. */
+  stopGraceMs: number;
+  /** Starts tried again after a restart's first fails (the OS may still hold the ports), and the pause between. */
+  relaunchRetries: number;
+  relaunchDelayMs: number;
+}
+
+/**
+ * The lifetime every local server shares: one child process, which the subclass's `launch()`
+ * starts and waits for (setting `child`, and `forget` when it registered `killOnExit`); then a
+ * graceful stop, a crash, a restart on the same ports and data, and a cleanup that removes the
+ * directory `start` made. A subclass whose server spans a process group overrides `hardKill`.
+ * @example
+ * class EchoServer extends ChildServer {
+ *   protected async launch(): Promise<void> { this.child = spawn('echo-server'); await ready(); }
+ * }
+ */
+export abstract class ChildServer {
+  /** The running server process, or null. */
+  protected child: ChildProcess | null = null;
+  /** Unregisters the exit hook `launch()` set up. */
+  protected forget: () => void = () => {};
+  private readonly home: string;
+  private readonly ownsHome: boolean;
+  private readonly timing: ChildServerTiming;
+
+  /** `home`: the server's directory, removed by `cleanup()` when `ownsHome`. */
+  protected constructor(home: string, ownsHome: boolean, timing: ChildServerTiming) {
+    this.home = home;
+    this.ownsHome = ownsHome;
+    this.timing = timing;
+  }
+
+  /** Process id of the running server, or 0. */
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  /** Starts the server process and resolves once it is ready. */
+  protected abstract launch(): Promise<void>;
+
+  /** The hard kill: SIGKILL to the child. */
+  protected hardKill(child: ChildProcess): void {
+    child.kill('SIGKILL');
+  }
+
+  /** Graceful stop (SIGTERM: the server's own shutdown), the hard kill past the grace time. Data stays. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    await stopChild(child, this.timing.stopGraceMs, () => this.hardKill(child));
+    this.child = null;
+    this.forget();
+  }
+
+  /** Crash: the hard kill at once, nothing flushed (the next start recovers). */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    try {
+      this.hardKill(child);
+    } catch {
+      // Already gone.
+    }
+    await exitedWithin(child, 5000);
+    this.child = null;
+    this.forget();
+  }
+
+  /** Stops the server if it runs (call `kill()` first for a crash), then starts it again on the same ports and data. */
+  async restart(): Promise<void> {
+    await this.stop();
+    const t = this.timing;
+    await relaunch(
+      () => this.launch(),
+      () => this.kill(),
+      t.relaunchRetries,
+      t.relaunchDelayMs,
+    );
+  }
+
+  /** Stops the server and removes its directory if `start` created it. */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    this.afterStop();
+    if (this.ownsHome) rmSync(this.home, { recursive: true, force: true });
+  }
+
+  /** What else `cleanup()` ends once the server is stopped (nothing by default). */
+  protected afterStop(): void {}
 }
 
 /**
