@@ -50,10 +50,11 @@ import {
   freePort,
   killOnExit,
   pidAlive,
-  pidGone,
   REPO_ROOT,
   readState,
+  runCli,
   stateDir,
+  stopStarted,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -451,18 +452,9 @@ async function cli(argv: string[]): Promise<void> {
       console.log(`127.0.0.1:${port}`);
       return;
     }
-    case 'stop': {
-      if (state === null || !pidAlive(state.pid)) {
-        writeState('cassandra', null);
-        console.log('cassandra not running');
-        return;
-      }
-      process.kill(state.pid, 'SIGTERM');
-      if (!(await pidGone(state.pid, STOP_TIMEOUT_MS))) process.kill(state.pid, 'SIGKILL');
-      writeState('cassandra', null);
-      console.log(`cassandra stopped (data kept in ${state.dir})`);
+    case 'stop':
+      await stopStarted('cassandra', STOP_TIMEOUT_MS);
       return;
-    }
     default:
       console.error(
         'usage: node scripts/brokers/cassandra.ts start [--port 9042] [--storage-port 7000] [--data-dir DIR] | wait [--port 9042] | stop',
@@ -471,9 +463,4 @@ async function cli(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  cli(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runCli(cli);

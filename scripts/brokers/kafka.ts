@@ -33,10 +33,11 @@ import {
   freePort,
   killOnExit,
   pidAlive,
-  pidGone,
   REPO_ROOT,
   readState,
+  runCli,
   stateDir,
+  stopStarted,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -338,18 +339,9 @@ async function cli(argv: string[]): Promise<void> {
       console.log(`127.0.0.1:${port}`);
       return;
     }
-    case 'stop': {
-      if (state === null || !pidAlive(state.pid)) {
-        writeState('kafka', null);
-        console.log('kafka not running');
-        return;
-      }
-      process.kill(state.pid, 'SIGTERM');
-      if (!(await pidGone(state.pid, STOP_TIMEOUT_MS))) process.kill(state.pid, 'SIGKILL');
-      writeState('kafka', null);
-      console.log(`kafka stopped (data kept in ${state.dir})`);
+    case 'stop':
+      await stopStarted('kafka', STOP_TIMEOUT_MS);
       return;
-    }
     default:
       console.error(
         'usage: node scripts/brokers/kafka.ts start [--port 9092] [--controller-port 9093] [--data-dir DIR] | wait [--port 9092] | stop',
@@ -358,9 +350,4 @@ async function cli(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  cli(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runCli(cli);

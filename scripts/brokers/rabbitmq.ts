@@ -29,9 +29,10 @@ import {
   keepTail,
   killOnExit,
   pidAlive,
-  pidGone,
   readState,
+  runCli,
   stateDir,
+  stopStarted,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -295,14 +296,8 @@ async function cli(argv: string[]): Promise<void> {
       return;
     }
     case 'stop': {
-      if (state === null || !pidAlive(state.pid)) {
-        writeState('rabbitmq', null);
-        console.log('rabbitmq not running');
-        return;
-      }
-      process.kill(state.pid, 'SIGTERM');
-      if (!(await pidGone(state.pid, 30_000))) process.kill(-state.pid, 'SIGKILL');
-      const epmdPort = state.extra?.['epmdPort'];
+      const stopped = await stopStarted('rabbitmq', 30_000, true);
+      const epmdPort = stopped?.extra?.['epmdPort'];
       if (epmdPort !== undefined) {
         spawnSync(epmdBinary(), ['-kill'], {
           env: { ...process.env, ERL_EPMD_ADDRESS: '127.0.0.1', ERL_EPMD_PORT: String(epmdPort) },
@@ -310,8 +305,6 @@ async function cli(argv: string[]): Promise<void> {
           timeout: 5000,
         });
       }
-      writeState('rabbitmq', null);
-      console.log('rabbitmq stopped');
       return;
     }
     default:
@@ -320,9 +313,4 @@ async function cli(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  cli(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runCli(cli);

@@ -25,9 +25,10 @@ import {
   keepTail,
   killOnExit,
   pidAlive,
-  pidGone,
   readState,
+  runCli,
   stateDir,
+  stopStarted,
   waitUntil,
   writeState,
 } from './server-process.ts';
@@ -193,27 +194,13 @@ async function cli(argv: string[]): Promise<void> {
       console.log(`redis ready: redis://127.0.0.1:${port}`);
       return;
     }
-    case 'stop': {
-      if (state === null || !pidAlive(state.pid)) {
-        writeState('redis', null);
-        console.log('redis not running');
-        return;
-      }
-      process.kill(state.pid, 'SIGTERM');
-      if (!(await pidGone(state.pid, 15_000))) process.kill(state.pid, 'SIGKILL');
-      writeState('redis', null);
-      console.log('redis stopped');
+    case 'stop':
+      await stopStarted('redis', 15_000);
       return;
-    }
     default:
       console.error('usage: node scripts/brokers/redis.ts start [port] | wait | stop');
       process.exitCode = 2;
   }
 }
 
-if (import.meta.main) {
-  cli(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runCli(cli);

@@ -363,3 +363,36 @@ export function cliPort(argv: string[], name: string, fallback: number): number 
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, got '${v}'`);
   return n;
 }
+
+/**
+ * The CLIs' `stop`: SIGTERM to the server `name` started in the background, SIGKILL (to its
+ * process group when `group`) if it is still running after `graceMs`; the state file is cleared.
+ * Returns the state it found (null if nothing ran), for what else the caller stops.
+ * @example
+ * await stopStarted('redis', 15_000);
+ */
+export async function stopStarted(name: string, graceMs: number, group = false): Promise<ServerState | null> {
+  const state = readState(name);
+  if (state === null || !pidAlive(state.pid)) {
+    writeState(name, null);
+    console.log(`${name} not running`);
+    return null;
+  }
+  process.kill(state.pid, 'SIGTERM');
+  if (!(await pidGone(state.pid, graceMs))) process.kill(group ? -state.pid : state.pid, 'SIGKILL');
+  writeState(name, null);
+  console.log(`${name} stopped (data kept in ${state.dir})`);
+  return state;
+}
+
+/**
+ * Runs a server script's CLI when the file is the program: errors as one line, exit code 1.
+ * @example
+ * if (import.meta.main) runCli(cli);
+ */
+export function runCli(cli: (argv: string[]) => Promise<void>): void {
+  cli(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}
