@@ -48,7 +48,6 @@ import {
   cliFlag,
   cliPort,
   freePort,
-  killOnExit,
   pidAlive,
   REPO_ROOT,
   readState,
@@ -395,11 +394,6 @@ export class CassandraServer extends ChildServer {
     } finally {
       closeSync(out);
     }
-    this.child = child;
-    const spawnError = new Promise<never>((_, fail) => child.once('error', fail));
-    spawnError.catch(() => {});
-    if (this.options.detached) child.unref();
-    else this.forget = killOnExit(() => child.kill('SIGKILL'));
     const tail = (): string => {
       try {
         const text = readFileSync(this.logFile).subarray(logStart).toString('utf8');
@@ -411,10 +405,9 @@ export class CassandraServer extends ChildServer {
         return `(cassandra log: ${this.logFile})`;
       }
     };
-    await Promise.race([
-      spawnError,
-      waitUntil(() => cassandraReady(this.port), READY_TIMEOUT_MS, `cassandra on ${this.contactPoint}`, child, tail),
-    ]);
+    const ready = (): Promise<boolean> => cassandraReady(this.port);
+    const detached = this.options.detached ?? false;
+    await this.adopt(child, detached, ready, `cassandra on ${this.contactPoint}`, READY_TIMEOUT_MS, tail);
   }
 }
 

@@ -31,7 +31,6 @@ import {
   cliFlag,
   cliPort,
   freePort,
-  killOnExit,
   pidAlive,
   REPO_ROOT,
   readState,
@@ -285,11 +284,6 @@ export class KafkaBroker extends ChildServer {
     } finally {
       closeSync(out);
     }
-    this.child = child;
-    const spawnError = new Promise<never>((_, fail) => child.once('error', fail));
-    spawnError.catch(() => {});
-    if (this.options.detached) child.unref();
-    else this.forget = killOnExit(() => child.kill('SIGKILL'));
     const tail = (): string => {
       try {
         const text = readFileSync(this.logFile, 'utf8');
@@ -298,10 +292,9 @@ export class KafkaBroker extends ChildServer {
         return `(broker log: ${this.logFile})`;
       }
     };
-    await Promise.race([
-      spawnError,
-      waitUntil(() => kafkaReady(this.bootstrap), READY_TIMEOUT_MS, `kafka on ${this.bootstrap}`, child, tail),
-    ]);
+    const ready = (): Promise<boolean> => kafkaReady(this.bootstrap);
+    const detached = this.options.detached ?? false;
+    await this.adopt(child, detached, ready, `kafka on ${this.bootstrap}`, READY_TIMEOUT_MS, tail);
   }
 }
 

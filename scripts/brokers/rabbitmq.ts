@@ -27,7 +27,6 @@ import {
   ChildServer,
   freePort,
   keepTail,
-  killOnExit,
   pidAlive,
   readState,
   runCli,
@@ -209,21 +208,9 @@ export class RabbitMQServer extends ChildServer {
       stdio: this.detached ? ['ignore', 'ignore', 'ignore'] : ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    this.child = child;
     const tail = this.detached ? () => '' : keepTail(child);
-    const spawnError = new Promise<never>((_, fail) => child.once('error', fail));
-    spawnError.catch(() => {});
-    if (this.detached) child.unref();
-    else {
-      const pid = child.pid;
-      this.forget = killOnExit(() => {
-        if (pid !== undefined) process.kill(-pid, 'SIGKILL');
-      });
-    }
-    await Promise.race([
-      spawnError,
-      waitUntil(() => amqpReady(this.port), READY_TIMEOUT_MS, `rabbitmq-server on port ${this.port}`, child, tail),
-    ]);
+    const ready = (): Promise<boolean> => amqpReady(this.port);
+    await this.adopt(child, this.detached, ready, `rabbitmq-server on port ${this.port}`, READY_TIMEOUT_MS, tail);
     this.readyMs = Math.round(performance.now() - t0);
   }
 

@@ -23,7 +23,6 @@ import {
   ChildServer,
   freePort,
   keepTail,
-  killOnExit,
   pidAlive,
   readState,
   runCli,
@@ -158,16 +157,9 @@ export class RedisServer extends ChildServer {
       stdio: this.detached ? ['ignore', 'ignore', 'ignore'] : ['ignore', 'pipe', 'pipe'],
       detached: this.detached,
     });
-    this.child = child;
     const tail = this.detached ? () => '' : keepTail(child);
-    const spawnError = new Promise<never>((_, fail) => child.once('error', fail));
-    spawnError.catch(() => {});
-    if (this.detached) child.unref();
-    else this.forget = killOnExit(() => child.kill('SIGKILL'));
-    await Promise.race([
-      spawnError,
-      waitUntil(() => pingRedis(this.port), READY_TIMEOUT_MS, `redis-server on port ${this.port}`, child, tail),
-    ]);
+    const ready = (): Promise<boolean> => pingRedis(this.port);
+    await this.adopt(child, this.detached, ready, `redis-server on port ${this.port}`, READY_TIMEOUT_MS, tail);
   }
 }
 

@@ -213,6 +213,28 @@ export abstract class ChildServer {
   /** Starts the server process and resolves once it is ready. */
   protected abstract launch(): Promise<void>;
 
+  /**
+   * Takes `child` as the running server and waits until `ready()` answers. Rejects if it cannot
+   * spawn, exits first or is not ready within `timeoutMs`, with `output()` in the message. A
+   * `detached` child outlives this process (the CLIs' background start); any other gets the hard
+   * kill if this process exits first.
+   */
+  protected async adopt(
+    child: ChildProcess,
+    detached: boolean,
+    ready: () => Promise<boolean>,
+    what: string,
+    timeoutMs: number,
+    output: () => string,
+  ): Promise<void> {
+    this.child = child;
+    const spawnError = new Promise<never>((_, fail) => child.once('error', fail));
+    spawnError.catch(() => {});
+    if (detached) child.unref();
+    else this.forget = killOnExit(() => this.hardKill(child));
+    await Promise.race([spawnError, waitUntil(ready, timeoutMs, what, child, output)]);
+  }
+
   /** The hard kill: SIGKILL to the child. */
   protected hardKill(child: ChildProcess): void {
     child.kill('SIGKILL');
