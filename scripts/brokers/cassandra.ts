@@ -48,6 +48,7 @@ import {
   cliFlag,
   cliPort,
   freePort,
+  javaBin,
   pidAlive,
   REPO_ROOT,
   readState,
@@ -136,11 +137,6 @@ const JAVA17_MODULE_FLAGS = [
     'java.base/java.net',
   ].flatMap((m) => ['--add-opens', `${m}=ALL-UNNAMED`]),
 ];
-
-function javaBin(): string {
-  const home = process.env.JAVA_HOME;
-  return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
-}
 
 /** Runs `install-cassandra.sh` (a no-op when the jars are current). */
 async function ensureInstalled(): Promise<void> {

@@ -31,6 +31,7 @@ import {
   cliFlag,
   cliPort,
   freePort,
+  javaBin,
   pidAlive,
   REPO_ROOT,
   readState,
@@ -68,11 +69,6 @@ export interface KafkaBrokerOptions {
   settings?: Record<string, string | number>;
   /** Run in its own process group and outlive this process (the CLI's background broker). */
   detached?: boolean;
-}
-
-function javaBin(): string {
-  const home = process.env.JAVA_HOME;
-  return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
 }
 
 /** Runs `install-kafka.sh` (a no-op when the jars are current). */

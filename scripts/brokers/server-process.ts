@@ -16,6 +16,16 @@ import { join, resolve } from 'node:path';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
+ * The `java` to run the JVM servers with: `$JAVA_HOME/bin/java` when set, else the one on PATH.
+ * @example
+ * spawn(javaBin(), ['-cp', 'lib/*', 'kafka.Kafka', 'server.properties']);
+ */
+export function javaBin(): string {
+  const home = process.env.JAVA_HOME;
+  return home !== undefined && home !== '' ? join(home, 'bin', 'java') : 'java';
+}
+
+/**
  * A TCP port free on 127.0.0.1 right now (the OS picks it). Another process may take it before
  * the server binds, so callers retry the start with a new port when that happens.
  * @example
