@@ -27,6 +27,7 @@ import type {
   TransportFactory,
   TransportOptions,
 } from '../../core/transport.ts';
+import { SendsInFlight } from '../producer-bookkeeping.ts';
 import { createTopic, KafkaCheckpoints, partitionsOf } from './checkpoints.ts';
 import { connectionOptions, type KafkaSettings, kafkaSettings } from './config.ts';
 import { KafkaConsumer } from './consumer.ts';
@@ -82,7 +83,7 @@ class KafkaProducer implements Producer {
   private readonly admin: () => Admin;
   private client: LibProducer | null = null;
   private readonly counts = new Map<string, number>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly sends = new SendsInFlight();
   private closed = false;
 
   constructor(settings: KafkaSettings, admin: () => Admin) {
@@ -110,13 +111,7 @@ class KafkaProducer implements Producer {
   }
 
   send(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const job = this.doSend(topic, messages);
-    this.inFlight.add(job);
-    const forget = (): void => {
-      this.inFlight.delete(job);
-    };
-    job.then(forget, forget);
-    return job;
+    return this.sends.track(this.doSend(topic, messages));
   }
 
   private async doSend(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -192,7 +187,7 @@ class KafkaProducer implements Producer {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.settled();
     this.closed = true;
     const c = this.client;
     this.client = null;

@@ -82,6 +82,7 @@ import type {
   TransportFactory,
   TransportOptions,
 } from '../../core/transport.ts';
+import { SendsInFlight, TopicPartitions } from '../producer-bookkeeping.ts';
 
 const DEFAULT_RETRY_FOR_MS = 120_000;
 const DEFAULT_MAX_BACKLOG = 100_000;
@@ -474,10 +475,10 @@ class RabbitProducer implements Producer {
   private readonly transport: RabbitTransport;
   private ch: ConfirmChannel | null = null;
   private chConn: ChannelModel | null = null;
-  private readonly counts = new Map<string, number>();
+  private readonly partitions: TopicPartitions;
   /** Messages sent per (topic, partition) since its back-pressure was last checked. */
   private readonly sinceCheck = new Map<string, number>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly sends = new SendsInFlight();
   /** Streams a message got through to on the current channel. */
   private readonly routed = new Set<string>();
   /** Message ids the broker returned as unroutable. */
@@ -489,35 +490,18 @@ class RabbitProducer implements Producer {
   constructor(link: Link, transport: RabbitTransport) {
     this.link = link;
     this.transport = transport;
+    this.partitions = new TopicPartitions('amqp', (topic) => topicPartitions(link, topic));
   }
 
   send(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const p = this.sendAll(topic, messages);
-    this.inFlight.add(p);
-    const forget = (): void => {
-      this.inFlight.delete(p);
-    };
-    p.then(forget, forget);
-    return p;
+    return this.sends.track(this.sendAll(topic, messages));
   }
 
   private async sendAll(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new PipelineError('PCS_TRANSPORT', 'amqp: send on a closed producer');
     checkTopic(topic);
-    let count = this.counts.get(topic);
-    if (count === undefined) {
-      count = await topicPartitions(this.link, topic);
-      if (count === 0) throw new PipelineError('PCS_TRANSPORT', `amqp: no topic '${topic}'; create it first`);
-      this.counts.set(topic, count);
-    }
-    const perPartition = new Map<number, number>();
-    for (const m of messages) {
-      if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count) {
-        throw new PipelineError('PCS_TRANSPORT', `amqp: topic '${topic}' has no partition ${m.partition}`);
-      }
-      perPartition.set(m.partition, (perPartition.get(m.partition) ?? 0) + 1);
-    }
-    for (const [p, n] of perPartition) await this.backPressure(topic, p, n);
+    const byPartition = await this.partitions.group(topic, messages);
+    for (const [p, list] of byPartition) await this.backPressure(topic, p, list.length);
     const confirmed = new Array<boolean>(messages.length).fill(false);
     const deadline = Date.now() + this.link.settings.retryForMs;
     for (;;) {
@@ -615,7 +599,7 @@ class RabbitProducer implements Producer {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.settled();
     await closeQuietly(this.ch);
     this.ch = null;
   }

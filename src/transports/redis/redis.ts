@@ -59,6 +59,7 @@ import type {
   TransportFactory,
   TransportOptions,
 } from '../../core/transport.ts';
+import { SendsInFlight, TopicPartitions } from '../producer-bookkeeping.ts';
 
 const DEFAULT_RETRY_FOR_MS = 120_000;
 const DEFAULT_MAX_BACKLOG = 100_000;
@@ -345,42 +346,23 @@ class Link {
 
 class RedisProducer implements Producer {
   private readonly link: Link;
-  private readonly counts = new Map<string, number>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly partitions: TopicPartitions;
+  private readonly sends = new SendsInFlight();
   private closed = false;
 
   constructor(link: Link) {
     this.link = link;
+    this.partitions = new TopicPartitions('redis', (topic) => link.partitions(topic));
   }
 
   send(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const p = this.sendAll(topic, messages);
-    this.inFlight.add(p);
-    const forget = (): void => {
-      this.inFlight.delete(p);
-    };
-    p.then(forget, forget);
-    return p;
+    return this.sends.track(this.sendAll(topic, messages));
   }
 
   private async sendAll(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new PipelineError('PCS_TRANSPORT', 'redis: send on a closed producer');
     checkTopic(topic);
-    let count = this.counts.get(topic);
-    if (count === undefined) {
-      count = await this.link.partitions(topic);
-      if (count === 0) throw new PipelineError('PCS_TRANSPORT', `redis: no topic '${topic}'; create it first`);
-      this.counts.set(topic, count);
-    }
-    const byPartition = new Map<number, OutgoingMessage[]>();
-    for (const m of messages) {
-      if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= count) {
-        throw new PipelineError('PCS_TRANSPORT', `redis: topic '${topic}' has no partition ${m.partition}`);
-      }
-      let list = byPartition.get(m.partition);
-      if (list === undefined) byPartition.set(m.partition, (list = []));
-      list.push(m);
-    }
+    const byPartition = await this.partitions.group(topic, messages);
     await Promise.all([...byPartition].map(([p, list]) => this.sendPartition(topic, p, list)));
   }
 
@@ -419,7 +401,7 @@ class RedisProducer implements Producer {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.settled();
   }
 }
 
