@@ -112,7 +112,7 @@ export interface FlowEngineOptions {
   /**
    * When set, receives every flow instead of `onFlow`, as a packed record (`packed-flow.ts`) in
    * a scratch array valid only during the call: for a caller that makes the record's text on
-   * another thread.
+   * another thread, or stores its numbers as they are.
    */
   onPackedFlow?: (packed: Float64Array) => void;
   /** Called when a flow starts and ends (for KPIs). */

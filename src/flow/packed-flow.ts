@@ -72,6 +72,16 @@ export const TUNNEL_TYPES: readonly string[] = [
   'l2tp',
 ];
 
+/** The VLAN id of a packed record's context word (-1 when none). */
+export function packedVlanId(ctx: number): number {
+  return (ctx & 0x1fff) - 1;
+}
+
+/** The tunnel name of a packed record's context word ('' when none). */
+export function packedTunnelType(ctx: number): string {
+  return TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other';
+}
+
 /**
  * What the key of a packed record says, initiator first: version, protocol, addresses and ports
  * (ICMP type and code in the ports, as Zeek's conn.log has them), its flow uid and Community ID.
@@ -175,8 +185,8 @@ export function unpackFlow(buf: Float64Array, at: number): FlowRecord {
     src_port: srcPort,
     dest_ip: v === 4 ? formatIPv4(e.dst4) : formatIPv6(e.dst6),
     dest_port: dstPort,
-    vlan_id: (ctx & 0x1fff) - 1,
-    tunnel_type: TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other',
+    vlan_id: packedVlanId(ctx),
+    tunnel_type: packedTunnelType(ctx),
     fwd_packets: buf[at + P_FWD_PACKETS]!,
     bwd_packets: buf[at + P_BWD_PACKETS]!,
     fwd_bytes: buf[at + P_FWD_BYTES]!,

@@ -26,7 +26,8 @@ import {
   P_PARTIAL,
   P_REASON,
   PackedEndpoints,
-  TUNNEL_TYPES,
+  packedTunnelType,
+  packedVlanId,
 } from '../flow/packed-flow.ts';
 import { protocolName } from '../flow/protocols.ts';
 import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../flow/records.ts';
@@ -234,9 +235,9 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
     w.ascii(N_DPORT!);
     writeNum(w, e.dstPort, json);
     w.ascii(N_VLAN!);
-    writeNum(w, (ctx & 0x1fff) - 1, json);
+    writeNum(w, packedVlanId(ctx), json);
     w.ascii(N_TUNNEL!);
-    text(w, TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other');
+    text(w, packedTunnelType(ctx));
     w.ascii(N_FPKT!);
     writeNum(w, buf[at + P_FWD_PACKETS]!, json);
     w.ascii(N_BPKT!);

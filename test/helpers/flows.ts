@@ -24,6 +24,29 @@ export async function runFlows(path: string, options: Omit<FlowEngineOptions, 'o
   return out;
 }
 
+/** Run the engine over `path` handing every flow to `onPackedFlow` as its packed record (scratch: copy to keep). */
+export async function readFlowsPacked(
+  path: string,
+  options: Omit<FlowEngineOptions, 'onFlow' | 'onPackedFlow'>,
+  onPackedFlow: (packed: Float64Array) => void,
+): Promise<void> {
+  const engine = new FlowEngine({
+    ...options,
+    onFlow: () => {
+      throw new Error('onFlow called although onPackedFlow is set');
+    },
+    onPackedFlow,
+  });
+  const p = new PacketContext();
+  let n = 0;
+  await readCapture(path, (f) => {
+    p.frameNumber = ++n;
+    decodeFrame(p, f);
+    engine.packet(p);
+  });
+  engine.flushAll('end');
+}
+
 /** An address as 16 comparable bytes (IPv4 mapped into the last four). */
 export function addressBytes(ip: string): number[] {
   if (isIPv4(ip)) return [...new Array<number>(12).fill(0), ...ip.split('.').map(Number)];

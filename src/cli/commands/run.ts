@@ -15,6 +15,7 @@ import { type Dashboard, startDashboard } from '../../dashboard/server.ts';
 import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { FlowEngine } from '../../flow/flow-engine.ts';
 import { RollingMetrics } from '../../flow/metrics.ts';
+import { P_PARTIAL, unpackFlow } from '../../flow/packed-flow.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
 import { ReadModel } from '../../query/read-model.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
@@ -115,10 +116,20 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
       store.addFlow(r);
       if (ds !== null && !r.partial) ds.add(r);
     };
+    // DuckDB takes the engine's packed numbers as they are: no record object per flow.
+    const db = duckdb;
+    const onPackedFlow =
+      db === null
+        ? null
+        : (packed: Float64Array): void => {
+            db.addPackedFlow(packed, 0);
+            if (ds !== null && packed[P_PARTIAL] !== 1) ds.add(unpackFlow(packed, 0));
+          };
     let metrics: RollingMetrics | null = null;
     const engine = new FlowEngine({
       ...settings,
       onFlow,
+      ...(onPackedFlow === null ? {} : { onPackedFlow }),
       onFlowStart: (ts) => metrics!.flowStarted(ts),
       onFlowEnd: (ts) => metrics!.flowEnded(ts),
     });

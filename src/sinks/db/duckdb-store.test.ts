@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { corpusPath } from '../../../test/helpers/corpus.ts';
+import { readFlowsPacked } from '../../../test/helpers/flows.ts';
 import { anomaly, flowRecord, holdStore, metricWindow, T0, tempStore } from '../../../test/helpers/store-records.ts';
 import { isPipelineError } from '../../core/errors.ts';
 import {
@@ -20,7 +24,10 @@ import {
 } from '../../core/layers.ts';
 import { PacketContext } from '../../core/packet.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
+import { P_FLOW_ID, unpackFlow } from '../../flow/packed-flow.ts';
+import type { FlowRecord } from '../../flow/records.ts';
 import { ReadModel } from '../../query/read-model.ts';
+import { synthesize } from '../../synth/index.ts';
 import { openDuckDBStore, SCHEMA_VERSION } from './duckdb-store.ts';
 import { FLOWS_TABLE, schemaDDL } from './schema.ts';
 
@@ -104,6 +111,44 @@ describe('DuckDBStore', () => {
       assert.equal((got.first_seen as Date).getTime(), Math.floor(want.first_seen_us / 1000));
       assert.equal((got.last_seen as Date).getTime(), Math.floor(want.last_seen_us / 1000));
     }
+  });
+
+  it('stores a packed flow exactly as the record unpacked from it', async () => {
+    // Flows as the engine hands them out: IPv4 and IPv6, VLANs, ICMP, partial updates, a GRE
+    // tunnel, with and without features. One store takes records, the other the packed numbers.
+    const packed: Float64Array[] = [];
+    const collect = (name: string, features: 'corrected' | 'none', partialEveryS: number) =>
+      readFlowsPacked(name, { features, partialEveryS }, (p) => packed.push(p.slice()));
+    const dir = fs.mkdtempSync(join(tmpdir(), 'pcapstream-packed-'));
+    dirs.push(dir);
+    const file = join(dir, 'synth.pcap');
+    await synthesize({ out: file, packets: 30_000, seed: 11, format: 'pcap' });
+    await collect(file, 'corrected', 0.2);
+    await collect(file, 'none', 0);
+    const gre = corpusPath('ppp__gre.cap');
+    if (fs.existsSync(gre)) await collect(gre, 'corrected', 0);
+    const kinds = (f: (r: FlowRecord) => boolean) => packed.filter((p) => f(unpackFlow(p, 0))).length;
+    assert.ok(kinds((r) => r.partial) > 0 && kinds((r) => r.features === null) > 0, 'partial and featureless flows');
+    assert.ok(kinds((r) => r.ip_version === 6) > 0 && kinds((r) => r.vlan_id >= 0) > 0, 'IPv6 and VLAN flows');
+    assert.ok(kinds((r) => r.protocol === 1 || r.protocol === 58) > 0, 'ICMP flows');
+    if (fs.existsSync(gre)) assert.ok(kinds((r) => r.tunnel_type !== '') > 0, 'tunnelled flows');
+
+    const byRecord = temp();
+    const byPacked = temp();
+    const a = await openDuckDBStore({ path: byRecord });
+    const b = await openDuckDBStore({ path: byPacked });
+    packed.forEach((p, i) => {
+      // The flow id is the row's identity below: renumbered, as the captures restart at 1.
+      p[P_FLOW_ID] = i + 1;
+      a.addFlow(unpackFlow(p, 0));
+      b.addPackedFlow(p, 0);
+    });
+    await a.close();
+    await b.close();
+    const sql = 'SELECT * EXCLUDE (run_id) FROM flows ORDER BY flow_id';
+    const [want, got] = [await readRows(byRecord, sql), await readRows(byPacked, sql)];
+    assert.equal(got.length, packed.length);
+    assert.deepEqual(got, want);
   });
 
   it('keeps rows aligned when a text holds the internal separator', async () => {

@@ -50,8 +50,31 @@ import { isPipelineError, PipelineError } from '../../core/errors.ts';
 import { LAYER_IPV4, LAYER_IPV6, LAYER_TCP, LAYER_UDP, layerBit } from '../../core/layers.ts';
 import type { PacketContext } from '../../core/packet.ts';
 import type { RecordStore } from '../../core/store.ts';
-import { formatIPv6 } from '../../decode/format.ts';
+import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
 import { CIC_FEATURES } from '../../flow/cic-features.ts';
+import {
+  END_REASONS,
+  P_BWD_BYTES,
+  P_BWD_FLAGS,
+  P_BWD_PACKETS,
+  P_BWD_PAYLOAD,
+  P_CONTEXT,
+  P_FEATURES,
+  P_FIRST_US,
+  P_FLOW_ID,
+  P_FWD_BYTES,
+  P_FWD_FLAGS,
+  P_FWD_PACKETS,
+  P_FWD_PAYLOAD,
+  P_HAS_FEATURES,
+  P_LAST_US,
+  P_PARTIAL,
+  P_REASON,
+  PackedEndpoints,
+  packedTunnelType,
+  packedVlanId,
+} from '../../flow/packed-flow.ts';
+import { protocolName } from '../../flow/protocols.ts';
 import {
   type AnomalyRecord,
   FLOW_TEXT_FIELDS,
@@ -569,6 +592,8 @@ export class DuckDBStore implements RecordStore {
   private readonly instance: DuckDBInstance;
   private readonly conn: DuckDBConnection;
   private readonly flowsT: StagedTable;
+  /** Reads packed flow records for `addPackedFlow` (reused). */
+  private readonly endpoints = new PackedEndpoints();
   private readonly metricsT = new StagedTable(metricLayout());
   private readonly anomaliesT = new StagedTable(anomalyLayout());
   private readonly packetsT = new StagedTable(packetLayout());
@@ -674,6 +699,62 @@ export class DuckDBStore implements RecordStore {
     const f = rec.features;
     if (f !== null && f.length >= FEATURE_WIDTH) {
       b.block.set(f.length === FEATURE_WIDTH ? f : f.subarray(0, FEATURE_WIDTH), i * FEATURE_WIDTH);
+      b.present[i] = 1;
+    } else {
+      b.present[i] = 0;
+      b.absent++;
+    }
+    b.n = i + 1;
+  }
+
+  /**
+   * Queue one flow from its packed record (`packed-flow.ts`) at `buf[at ..]`: the same row as
+   * `addFlow(unpackFlow(buf, at))`, without making the record object and its feature array
+   * first (`run` hands the engine's flows over this way).
+   * @example
+   * const engine = new FlowEngine({ onFlow, onPackedFlow: (buf) => store.addPackedFlow(buf, 0) });
+   */
+  addPackedFlow(buf: Float64Array, at: number): void {
+    const e = this.endpoints.read(buf, at);
+    const b = this.flowsT.room();
+    const i = b.n;
+    const v = b.num;
+    const first = buf[at + P_FIRST_US]!;
+    const last = buf[at + P_LAST_US]!;
+    const ctx = buf[at + P_CONTEXT]!;
+    const version = e.version;
+    const isIcmp = e.isIcmp;
+    v[F_FLOW_ID + i] = buf[at + P_FLOW_ID]!;
+    v[F_FIRST + i] = first;
+    v[F_LAST + i] = last;
+    v[F_DURATION + i] = last - first;
+    v[F_IPV + i] = version;
+    v[F_PROTO + i] = e.protocol;
+    v[F_SPORT + i] = e.srcPort;
+    v[F_DPORT + i] = e.dstPort;
+    v[F_VLAN + i] = packedVlanId(ctx);
+    v[F_FPKT + i] = buf[at + P_FWD_PACKETS]!;
+    v[F_BPKT + i] = buf[at + P_BWD_PACKETS]!;
+    v[F_FBYTES + i] = buf[at + P_FWD_BYTES]!;
+    v[F_BBYTES + i] = buf[at + P_BWD_BYTES]!;
+    v[F_FPAY + i] = buf[at + P_FWD_PAYLOAD]!;
+    v[F_BPAY + i] = buf[at + P_BWD_PAYLOAD]!;
+    v[F_FFLAGS + i] = isIcmp ? 0 : buf[at + P_FWD_FLAGS]!;
+    v[F_BFLAGS + i] = isIcmp ? 0 : buf[at + P_BWD_FLAGS]!;
+    v[F_PARTIAL + i] = buf[at + P_PARTIAL] === 1 ? 1 : 0;
+    const s = b.text;
+    s[0]!.push(e.uid());
+    s[1]!.push(e.communityId());
+    s[2]!.push(protocolName(e.protocol));
+    s[3]!.push(version === 4 ? formatIPv4(e.src4) : formatIPv6(e.src6));
+    s[4]!.push(version === 4 ? formatIPv4(e.dst4) : formatIPv6(e.dst6));
+    s[5]!.push(packedTunnelType(ctx));
+    s[6]!.push(END_REASONS[buf[at + P_REASON]!]!);
+    if (buf[at + P_HAS_FEATURES] === 1) {
+      const block = b.block;
+      const o = i * FEATURE_WIDTH;
+      const f0 = at + P_FEATURES;
+      for (let j = 0; j < FEATURE_WIDTH; j++) block[o + j] = buf[f0 + j]!;
       b.present[i] = 1;
     } else {
       b.present[i] = 0;
