@@ -345,9 +345,25 @@ function latestFlows(select: string, filters: readonly string[]): string {
 /** Where the helpers' connection and ad hoc connections come from. */
 interface Source {
   instance: DuckDBInstance;
+  /** The attached database the store lives in, made current on every connection (null: the instance's own). */
+  database: string | null;
   /** Close the instance with the read model (opened by `open`). */
   owned: boolean;
   path: string;
+}
+
+/** A new connection of `source`, on the store's database. */
+async function connectTo(source: Source): Promise<DuckDBConnection> {
+  const conn = await source.instance.connect();
+  if (source.database !== null) {
+    try {
+      await conn.run(`USE ${source.database}`);
+    } catch (err) {
+      conn.closeSync();
+      throw err;
+    }
+  }
+  return conn;
 }
 
 /** Read models made by `ReadModel.ofStore`, one per store. */
@@ -400,7 +416,7 @@ export class ReadModel {
           const r = await conn.runAndReadAll('SELECT max(run_id)::INTEGER FROM runs');
           runId = (r.getRows()[0]?.[0] as number | null) ?? null;
         }
-        const rm = new ReadModel({ instance, owned: true, path }, runId, timeoutMs);
+        const rm = new ReadModel({ instance, database: null, owned: true, path }, runId, timeoutMs);
         rm.conn = Promise.resolve(conn);
         return rm;
       } catch (err) {
@@ -426,20 +442,24 @@ export class ReadModel {
     const db = store.shareDatabase(async () => {
       await rm?.close();
     });
-    rm = ReadModel.fromInstance(db.instance, db.runId, db.path);
+    rm = ReadModel.fromInstance(db);
     storeReaders.set(store, rm);
     return rm;
   }
 
   /**
-   * A read model on an open database (the writer's); helpers read `runId`.
+   * A read model on an open database (the writer's): `database` names the attached database
+   * the store is in (default: the instance's own); helpers read `runId`.
    * @example
-   * const rm = ReadModel.fromInstance(instance, 1, ':memory:');
+   * const rm = ReadModel.fromInstance({ instance, database: 'store', runId: 1, path: ':memory:' });
    */
-  static fromInstance(instance: DuckDBInstance, runId: number, path: string, timeoutMs?: number): ReadModel {
+  static fromInstance(
+    db: { instance: DuckDBInstance; database?: string; runId: number; path: string },
+    timeoutMs?: number,
+  ): ReadModel {
     return new ReadModel(
-      { instance, owned: false, path },
-      runId,
+      { instance: db.instance, database: db.database ?? null, owned: false, path: db.path },
+      db.runId,
       clampInt('timeoutMs', timeoutMs, 1, 24 * 3600_000, DEFAULT_QUERY_TIMEOUT_MS),
     );
   }
@@ -461,7 +481,7 @@ export class ReadModel {
     if (sql.length > MAX_SQL_LENGTH) throw refused(`SQL longer than ${MAX_SQL_LENGTH} characters`);
     const maxRows = clampInt('maxRows', opts.maxRows, 1, MAX_QUERY_ROWS, DEFAULT_QUERY_ROWS);
     // A connection of its own: interrupting it on timeout touches no other query.
-    const conn = await this.source.instance.connect();
+    const conn = await connectTo(this.source);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -738,7 +758,7 @@ export class ReadModel {
   /** Run `fn` on the helpers' connection after the helper calls before it. */
   private helper<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     this.assertOpen();
-    this.conn ??= this.source.instance.connect();
+    this.conn ??= connectTo(this.source);
     const conn = this.conn;
     const next = this.lane.then(async () => fn(await conn));
     this.lane = next.catch(() => undefined);

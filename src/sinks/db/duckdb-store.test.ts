@@ -28,7 +28,7 @@ import { P_FLOW_ID, unpackFlow } from '../../flow/packed-flow.ts';
 import type { FlowRecord } from '../../flow/records.ts';
 import { ReadModel } from '../../query/read-model.ts';
 import { synthesize } from '../../synth/index.ts';
-import { openDuckDBStore, SCHEMA_VERSION } from './duckdb-store.ts';
+import { openDuckDBStore, ROW_GROUP_ROWS, SCHEMA_VERSION } from './duckdb-store.ts';
 import { FLOWS_TABLE, schemaDDL } from './schema.ts';
 
 const dirs: string[] = [];
@@ -515,6 +515,31 @@ describe('DuckDBStore', () => {
     assert.ok(s.flushes >= 2);
     assert.ok(s.flush_ms > 0);
     await store.close();
+  });
+
+  it('commits flows a whole row group at a time when they come fast, so each group is written once', async () => {
+    const path = temp();
+    // No timer commits: only the row-group boundaries commit before flush().
+    const store = await openDuckDBStore({ path, commitIntervalMs: 3_600_000, maxDelayMs: 3_600_000 });
+    const rm = ReadModel.ofStore(store);
+    const total = 2 * ROW_GROUP_ROWS + 5000;
+    for (let i = 1; i <= total; i++) {
+      store.addFlow(flowRecord(i));
+      if (i % 2048 === 0) await store.tick();
+    }
+    // Let the queued writes finish; the 5000 rows past the second boundary wait for flush().
+    for (let i = 0; i < 50 && store.stats.flows < 2 * ROW_GROUP_ROWS; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(store.stats.flows, 2 * ROW_GROUP_ROWS, 'committed exactly at the boundaries');
+    assert.deepEqual((await rm.query('SELECT count(*) FROM flows')).rows, [[2 * ROW_GROUP_ROWS]]);
+    await store.close();
+    const groups = await readRows(
+      path,
+      "SELECT row_group_id, sum(count) AS n FROM pragma_storage_info('flows') WHERE column_name = 'flow_id' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1",
+    );
+    assert.deepEqual(
+      groups.map((g) => Number(g.n)),
+      [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 5000],
+    );
   });
 
   it('commits on its own timer when rows trickle in without ticks', async () => {

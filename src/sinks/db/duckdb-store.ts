@@ -32,8 +32,9 @@
  *   beside it. Strings would cost a native call each (~200 ns); instead each text column of a
  *   write travels as one bound VARCHAR, joined with U+001E, that the INSERT splits and lines up
  *   with the scan by `POSITIONAL JOIN`.
- * - Commits are grouped (one per `commitIntervalMs`): each costs milliseconds whatever its size,
- *   and DuckDB is configured with one thread, the core that decoding leaves free.
+ * - Commits are grouped (one per `commitIntervalMs`, or at each `ROW_GROUP_ROWS`-th flow when
+ *   flows come faster): each costs milliseconds whatever its size, and DuckDB is configured with
+ *   one thread, the core that decoding leaves free.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -116,7 +117,7 @@ export interface StoreOptions {
   packets?: boolean;
   /** Recorded in `runs.label` (the input name, say). */
   label?: string;
-  /** Commit at most this often while rows arrive; the dashboard sees rows after their commit. Default 1000. */
+  /** Commit this often while rows arrive, and at each `ROW_GROUP_ROWS`-th flow; the dashboard sees rows after their commit. Default 1000. */
   commitIntervalMs?: number;
   /** Write a batch that is not full once its first row waited this long. Default 1000. */
   maxDelayMs?: number;
@@ -163,6 +164,17 @@ export interface StoreStats {
 
 /** Rows per batch: one DuckDB data chunk. */
 const CAP = 2048;
+/**
+ * Rows per row group of the store's tables (DuckDB's default is 122,880), a whole number of
+ * batches. A transaction that appends a whole row group has DuckDB compress and write it at
+ * commit, beside decoding; a partial one goes to the WAL and is compressed again at every
+ * checkpoint until it is full. With row groups this size and commits on their boundaries the
+ * final checkpoint of a `run` has little left to do (docs/store.md).
+ */
+const ROW_GROUP_BATCHES = 8;
+export const ROW_GROUP_ROWS = ROW_GROUP_BATCHES * CAP;
+/** The name the store's file is attached under (each store has a DuckDB instance of its own). */
+export const STORE_DATABASE = 'store';
 /** Separator of the texts of one column inside its bound VARCHAR; none of our texts holds it. */
 const RS = '\x1e';
 const ALL_VALID = new BigUint64Array(CAP / 64).fill(0xffffffffffffffffn);
@@ -260,10 +272,13 @@ class StagedTable {
     return this.full.length > 0;
   }
 
-  /** Full batches, plus the current one when `all` or when it waited `maxDelayMs`. */
-  take(all: boolean, nowMs: number, maxDelayMs: number): Batch[] {
-    const out = this.full.splice(0);
-    if (this.cur.n > 0 && (all || nowMs - this.cur.bornMs >= maxDelayMs)) {
+  /**
+   * Full batches (at most `limit` of them), plus the current one when `all` or when it waited
+   * `maxDelayMs` and the limit leaves room.
+   */
+  take(all: boolean, nowMs: number, maxDelayMs: number, limit = Number.POSITIVE_INFINITY): Batch[] {
+    const out = this.full.splice(0, all ? this.full.length : limit);
+    if (this.cur.n > 0 && (all || (out.length < limit && nowMs - this.cur.bornMs >= maxDelayMs))) {
       out.push(this.cur);
       this.cur = this.spare.pop() ?? this.newBatch();
     }
@@ -883,9 +898,14 @@ export class DuckDBStore implements RecordStore {
    * @example
    * const { instance } = store.shareDatabase(() => reader.close());
    */
-  shareDatabase(closeReader: () => Promise<void>): { instance: DuckDBInstance; runId: number; path: string } {
+  shareDatabase(closeReader: () => Promise<void>): {
+    instance: DuckDBInstance;
+    database: string;
+    runId: number;
+    path: string;
+  } {
     this.readers.push(closeReader);
-    return { instance: this.instance, runId: this.runId, path: this.path };
+    return { instance: this.instance, database: STORE_DATABASE, runId: this.runId, path: this.path };
   }
 
   /**
@@ -902,7 +922,7 @@ export class DuckDBStore implements RecordStore {
     this.chain = this.chain.then(() => this.step(true));
     await this.chain;
     try {
-      await this.conn.run('CHECKPOINT');
+      await this.conn.run(`CHECKPOINT ${STORE_DATABASE}`);
     } catch {
       // The data is already committed to the WAL; the next open replays it.
     }
@@ -929,7 +949,9 @@ export class DuckDBStore implements RecordStore {
     try {
       for (let k = 0; k < this.tables.length; k++) {
         const t = this.tables[k]!;
-        const batches = t.take(all, t0, this.maxDelayMs);
+        // Flows stop at the next row-group boundary, where a commit follows (see ROW_GROUP_ROWS).
+        const limit = k === 0 ? Math.max(1, ROW_GROUP_BATCHES - Math.ceil(this.uncommitted[0]! / CAP)) : undefined;
+        const batches = t.take(all, t0, this.maxDelayMs, limit);
         if (batches.length === 0) continue;
         taken.push([t, batches]);
         current = t.name;
@@ -942,7 +964,8 @@ export class DuckDBStore implements RecordStore {
         taken.pop();
         t.release(batches);
       }
-      if (this.inTxn && (all || performance.now() - this.lastCommitMs >= this.commitIntervalMs)) {
+      const wholeGroup = this.uncommitted[0]! >= ROW_GROUP_ROWS;
+      if (this.inTxn && (all || wholeGroup || performance.now() - this.lastCommitMs >= this.commitIntervalMs)) {
         current = 'commit';
         await this.conn.run('COMMIT');
         this.inTxn = false;
@@ -1040,7 +1063,8 @@ export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStor
   const memoryLimit = sizeOption('memory limit', options.memoryLimit, '256MB');
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path, {
+    // The file is attached rather than opened: only ATTACH takes a row group size.
+    instance = await DuckDBInstance.create(':memory:', {
       // One DuckDB thread: decoding has the other core.
       threads: '1',
       checkpoint_threshold: checkpoint,
@@ -1054,6 +1078,8 @@ export async function openDuckDBStore(options: StoreOptions): Promise<DuckDBStor
   let conn: DuckDBConnection | null = null;
   try {
     conn = await instance.connect();
+    await conn.run(`ATTACH '${path.replaceAll("'", "''")}' AS ${STORE_DATABASE} (ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
+    await conn.run(`USE ${STORE_DATABASE}`);
     await ensureSchema(conn, path);
     if (options.dedupeFlows === true) {
       try {
