@@ -542,6 +542,35 @@ describe('DuckDBStore', () => {
     );
   });
 
+  it('writes a backlog of whole row groups two at a time, each committed, every flow once', async () => {
+    const path = temp();
+    const store = await openDuckDBStore({ path, commitIntervalMs: 3_600_000, maxDelayMs: 3_600_000 });
+    const total = 5 * ROW_GROUP_ROWS + 100;
+    // No tick: the whole backlog is written by flush(), as the flows still open at the end of the input are.
+    for (let i = 1; i <= total; i++) store.addFlow(flowRecord(i));
+    await store.flush();
+    const s = store.stats;
+    assert.equal(s.flows, total);
+    assert.equal(s.pending, 0);
+    assert.equal(s.dropped, 0);
+    // Two groups per round (the main connection and the side one), then the rest: 5 commits or more.
+    assert.ok(s.flushes >= 5, `${s.flushes} commits`);
+    await store.close();
+    const [counts] = await readRows(
+      path,
+      'SELECT count(*) AS n, count(DISTINCT flow_id) AS ids, min(flow_id) AS lo, max(flow_id) AS hi FROM flows',
+    );
+    assert.deepEqual(counts, { n: BigInt(total), ids: BigInt(total), lo: 1n, hi: BigInt(total) });
+    const groups = await readRows(
+      path,
+      "SELECT row_group_id, sum(count) AS n FROM pragma_storage_info('flows') WHERE column_name = 'flow_id' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1",
+    );
+    assert.deepEqual(
+      groups.map((g) => Number(g.n)),
+      [ROW_GROUP_ROWS, ROW_GROUP_ROWS, ROW_GROUP_ROWS, ROW_GROUP_ROWS, ROW_GROUP_ROWS, 100],
+    );
+  });
+
   it('commits on its own timer when rows trickle in without ticks', async () => {
     const path = temp();
     const store = await openDuckDBStore({ path, commitIntervalMs: 50, maxDelayMs: 50 });

@@ -214,6 +214,12 @@ interface StageLayout {
   exprs: Readonly<Record<string, string>>;
 }
 
+/** A connection's way into a table: its prepared INSERT, and the batches its scan hands over next. */
+interface Lane {
+  prepared: DuckDBPreparedStatement | null;
+  queue: Batch[] | null;
+}
+
 interface ScanState {
   batches: Batch[] | null;
   next: number;
@@ -226,13 +232,13 @@ class StagedTable {
   private readonly layout: StageLayout;
   private readonly full: Batch[] = [];
   private readonly spare: Batch[] = [];
-  private scanQueue: Batch[] | null = null;
+  /** One prepared INSERT and its scan per connection that writes this table. */
+  private readonly lanes: Lane[] = [];
   private readonly scratch: Float64Array;
   private readonly mask = new BigUint64Array(CAP / 64);
   private readonly maskBytes = new Uint8Array(this.mask.buffer);
-  private prepared: DuckDBPreparedStatement | null = null;
   /** INSERT OR IGNORE: rows a unique index already holds are skipped (the sink's dedupe). */
-  private readonly orIgnore: boolean;
+  readonly orIgnore: boolean;
 
   constructor(layout: StageLayout, orIgnore = false) {
     this.layout = layout;
@@ -268,6 +274,11 @@ class StagedTable {
     return b;
   }
 
+  /** Full batches queued. */
+  fullCount(): number {
+    return this.full.length;
+  }
+
   hasFull(): boolean {
     return this.full.length > 0;
   }
@@ -294,9 +305,10 @@ class StagedTable {
     }
   }
 
-  /** Register the scan and prepare the INSERT on the writer connection. */
-  async attach(conn: DuckDBConnection, runId: number): Promise<void> {
+  /** Register a scan and prepare the INSERT on a writer connection; returns its lane for `insert`. */
+  async attach(conn: DuckDBConnection, runId: number): Promise<number> {
     const l = this.layout;
+    const lane: Lane = { prepared: null, queue: null };
     const fn = `${INTERNAL_FUNCTION_PREFIX}${this.name}_${randomBytes(6).toString('hex')}`;
     conn.registerTableFunction(
       DuckDBTableFunction.create({
@@ -306,8 +318,8 @@ class StagedTable {
         },
         initFunction: (info) => {
           // Only the INSERT below finds a queue here; any other caller scans nothing.
-          const state: ScanState = { batches: this.scanQueue, next: 0 };
-          this.scanQueue = null;
+          const state: ScanState = { batches: lane.queue, next: 0 };
+          lane.queue = null;
           info.setInitData(state);
         },
         mainFunction: (info, out) => this.scan(info, out),
@@ -324,12 +336,15 @@ class StagedTable {
       const unnests = l.texts.map((t, k) => `unnest(string_split($${k + 1}, chr(30))) AS ${quote(t)}`);
       sql += ` POSITIONAL JOIN (SELECT ${unnests.join(', ')}) AS s`;
     }
-    this.prepared = await conn.prepare(sql);
+    lane.prepared = await conn.prepare(sql);
+    this.lanes.push(lane);
+    return this.lanes.length - 1;
   }
 
-  /** Insert `batches` (inside the caller's transaction). */
-  async insert(batches: Batch[]): Promise<void> {
-    const p = this.prepared!;
+  /** Insert `batches` (inside the caller's transaction) through `lane`'s connection. */
+  async insert(batches: Batch[], lane = 0): Promise<void> {
+    const ln = this.lanes[lane]!;
+    const p = ln.prepared!;
     const rows = rowsOf(batches);
     for (let k = 0; k < this.layout.texts.length; k++) {
       const parts: string[] = [];
@@ -342,17 +357,16 @@ class StagedTable {
       }
       p.bindVarchar(k + 1, joined);
     }
-    this.scanQueue = batches;
+    ln.queue = batches;
     try {
       await p.run();
     } finally {
-      this.scanQueue = null;
+      ln.queue = null;
     }
   }
 
   detach(): void {
-    this.prepared?.destroySync();
-    this.prepared = null;
+    for (const ln of this.lanes.splice(0)) ln.prepared?.destroySync();
   }
 
   /** DuckDB asks for the next chunk: hand over one batch, whole columns at a time. */
@@ -606,6 +620,15 @@ export class DuckDBStore implements RecordStore {
 
   private readonly instance: DuckDBInstance;
   private readonly conn: DuckDBConnection;
+  /**
+   * A second writer of flows, for a backlog of whole row groups (the flows still open when the
+   * input ends, say): each of its writes is one row group in a transaction of its own, beside
+   * the main connection's. Null with `dedupeFlows` (two transactions could race on the index).
+   */
+  private side: DuckDBConnection | null = null;
+  private sideLane = -1;
+  /** Rows the side connection is writing now (counted as pending). */
+  private sideRows = 0;
   private readonly flowsT: StagedTable;
   /** Reads packed flow records for `addPackedFlow` (reused). */
   private readonly endpoints = new PackedEndpoints();
@@ -652,6 +675,11 @@ export class DuckDBStore implements RecordStore {
   /** Register the staging scans and prepare the INSERTs; start the commit timer. Called once, by `openDuckDBStore`. */
   async start(): Promise<void> {
     for (const t of this.tables) await t.attach(this.conn, this.runId);
+    if (!this.flowsT.orIgnore) {
+      this.side = await this.instance.connect();
+      await this.side.run(`USE ${STORE_DATABASE}`);
+      this.sideLane = await this.flowsT.attach(this.side, this.runId);
+    }
     // Rows that trickle in (a slow live capture) still reach the file and the dashboard.
     this.timer = setInterval(() => void this.tick(), Math.min(this.commitIntervalMs, this.maxDelayMs, 250));
     this.timer.unref();
@@ -667,6 +695,7 @@ export class DuckDBStore implements RecordStore {
     let pending = 0;
     for (const t of this.tables) pending += t.queued();
     for (const u of this.uncommitted) pending += u;
+    pending += this.sideRows;
     return {
       ...this.written,
       dropped: this.dropped,
@@ -876,7 +905,7 @@ export class DuckDBStore implements RecordStore {
    */
   async flush(): Promise<void> {
     if (!this.closed) {
-      this.chain = this.chain.then(() => this.step(true));
+      this.chain = this.chain.then(() => this.drain());
       await this.chain;
     }
     if (this.failure !== null) throw this.failure;
@@ -919,7 +948,7 @@ export class DuckDBStore implements RecordStore {
     // From here tick() and the timer start nothing: the last step below is the last write.
     this.closed = true;
     clearInterval(this.timer);
-    this.chain = this.chain.then(() => this.step(true));
+    this.chain = this.chain.then(() => this.drain());
     await this.chain;
     try {
       await this.conn.run(`CHECKPOINT ${STORE_DATABASE}`);
@@ -928,6 +957,7 @@ export class DuckDBStore implements RecordStore {
     }
     for (const close of this.readers.splice(0)) await close();
     for (const t of this.tables) t.detach();
+    this.side?.closeSync();
     this.conn.closeSync();
     this.instance.closeSync();
     if (this.failure !== null) throw this.failure;
@@ -940,18 +970,39 @@ export class DuckDBStore implements RecordStore {
     return this.inTxn && now - this.lastCommitMs >= this.commitIntervalMs;
   }
 
-  /** One write: insert what is ready into each table, then commit if due (or if `all`). */
+  /** Write and commit everything queued: whole row groups two at a time while they last, then the rest. */
+  private async drain(): Promise<void> {
+    while (this.side !== null && this.failure === null && this.flowsT.fullCount() >= 2 * ROW_GROUP_BATCHES) {
+      await this.step(false);
+    }
+    await this.step(true);
+  }
+
+  /** Flow batches the main connection takes up to the next row-group boundary. */
+  private toBoundary(): number {
+    return Math.max(1, ROW_GROUP_BATCHES - Math.ceil(this.uncommitted[0]! / CAP));
+  }
+
+  /**
+   * One write: insert what is ready into each table, then commit if due (or if `all`). When a
+   * whole row group of flows is queued beyond what the main connection takes, the side
+   * connection writes and commits it meanwhile.
+   */
   private async step(all: boolean): Promise<void> {
     this.stepQueued = false;
     const t0 = performance.now();
     const taken: [StagedTable, Batch[]][] = [];
     let current = '';
+    let sideWrite: Promise<void> | null = null;
     try {
       for (let k = 0; k < this.tables.length; k++) {
         const t = this.tables[k]!;
         // Flows stop at the next row-group boundary, where a commit follows (see ROW_GROUP_ROWS).
-        const limit = k === 0 ? Math.max(1, ROW_GROUP_BATCHES - Math.ceil(this.uncommitted[0]! / CAP)) : undefined;
+        const limit = k === 0 ? this.toBoundary() : undefined;
         const batches = t.take(all, t0, this.maxDelayMs, limit);
+        if (k === 0 && this.side !== null && this.flowsT.fullCount() >= ROW_GROUP_BATCHES) {
+          sideWrite = this.writeSide(this.flowsT.take(false, t0, this.maxDelayMs, ROW_GROUP_BATCHES));
+        }
         if (batches.length === 0) continue;
         taken.push([t, batches]);
         current = t.name;
@@ -976,18 +1027,53 @@ export class DuckDBStore implements RecordStore {
         this.written.anomalies += this.uncommitted[2]!;
         this.written.packets += this.uncommitted[3]!;
         this.uncommitted.fill(0);
-        for (const l of this.commitListeners) {
-          try {
-            l();
-          } catch {
-            // A listener's failure is its own; the data is committed.
-          }
-        }
+        this.notifyCommit();
       }
     } catch (err) {
       await this.fail(err, current, taken);
     } finally {
+      if (sideWrite !== null) await sideWrite;
       this.writeMs += performance.now() - t0;
+    }
+  }
+
+  /** Insert and commit one row group of flows through the side connection; never rejects. */
+  private async writeSide(batches: Batch[]): Promise<void> {
+    const side = this.side!;
+    const rows = rowsOf(batches);
+    this.sideRows += rows;
+    let inTxn = false;
+    try {
+      await side.run('BEGIN TRANSACTION');
+      inTxn = true;
+      await this.flowsT.insert(batches, this.sideLane);
+      await side.run('COMMIT');
+      inTxn = false;
+      this.commits++;
+      this.written.flows += rows;
+      this.notifyCommit();
+    } catch (err) {
+      this.dropped += rows;
+      if (inTxn) await side.run('ROLLBACK').catch(() => undefined);
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      this.failure ??= new PipelineError(
+        'PCS_SINK_WRITE',
+        `store ${this.path}: writing flows failed, ${rows} rows lost: ${msg}`,
+        { cause: err },
+      );
+    } finally {
+      this.sideRows -= rows;
+      this.flowsT.release(batches);
+    }
+  }
+
+  private notifyCommit(): void {
+    for (const l of this.commitListeners) {
+      try {
+        l();
+      } catch {
+        // A listener's failure is its own; the data is committed.
+      }
     }
   }
 
