@@ -97,4 +97,17 @@ describe('run: two threads against one', () => {
       }
     });
   }
+
+  it('ends the decode worker it started when the store then fails to open', () => {
+    // The worker starts before the store opens: a store that cannot open still ends the run with its error.
+    const notAStore = path.join(dir, 'not-a-store.duckdb');
+    fs.writeFileSync(notAStore, 'plain text, not a DuckDB file\n'.repeat(1000));
+    const r = spawnSync(process.execPath, [MAIN, 'run', synth, '--no-dashboard', '--db', notAStore, '--threads', '2'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.signal, null, 'exited by itself instead of waiting on the worker');
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /not a DuckDB database/);
+  });
 });

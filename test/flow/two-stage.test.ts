@@ -4,6 +4,7 @@
  * (truncated, malformed and fuzzed ones included) and on synth captures.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { PacketContext } from '../../src/core/packet.ts';
 import { FlowEngine } from '../../src/flow/flow-engine.ts';
 import { RollingMetrics } from '../../src/flow/metrics.ts';
 import { synthesize } from '../../src/synth/index.ts';
-import { readDecoded } from '../../src/transports/worker/decode-pipeline.ts';
+import { readDecoded, startDecoded } from '../../src/transports/worker/decode-pipeline.ts';
 import { CORPUS, corpusPath } from '../helpers/corpus.ts';
 
 interface Outcome {
@@ -173,6 +174,42 @@ describe('two-stage hot path', () => {
     );
     assert.equal(n, 30_000);
     assert.ok(firedAt > 0 && firedAt - at <= 6 * 2048, `a callback queued at packet ${at} ran at packet ${firedAt}`);
+  });
+
+  it('reads the same when the worker was started ahead of the consumer', async () => {
+    const file = path.join(dir, 'ahead.pcap');
+    await synthesize({ out: file, packets: 30_000, seed: 23, format: 'pcap' });
+    const frames = (p: PacketContext, out: string[]) =>
+      out.push(`${p.frameNumber} ${p.frameLength} ${p.src4} ${p.tcpFlags}`);
+    const direct: string[] = [];
+    await readDecoded(file, new PacketContext(), (p) => frames(p, direct), { threads: 2 });
+    const started = startDecoded(file, { threads: 2 });
+    // The consumer comes late: the worker has filled the ring and waits.
+    await new Promise((r) => setTimeout(r, 300));
+    const ahead: string[] = [];
+    const r = await started.read(new PacketContext(), (p) => frames(p, ahead));
+    assert.equal(r.parser.frames, 30_000);
+    assert.deepEqual(ahead, direct);
+    await started.cancel();
+  });
+
+  it('a started read that is cancelled ends its worker, so the process can exit', async () => {
+    const file = path.join(dir, 'cancel.pcap');
+    await synthesize({ out: file, packets: 30_000, seed: 29, format: 'pcap' });
+    const pipeline = new URL('../../src/transports/worker/decode-pipeline.ts', import.meta.url).href;
+    // In a child of its own: a worker left running would keep it alive until the timeout.
+    const code = [
+      `const { startDecoded } = await import(${JSON.stringify(pipeline)});`,
+      `const s = startDecoded(${JSON.stringify(file)}, { threads: 2 });`,
+      'await new Promise((r) => setTimeout(r, 300));',
+      'await s.cancel();',
+    ].join('\n');
+    // A script file, not -e: code evaluated by -e exits at its end even with a worker running.
+    const script = path.join(dir, 'cancel.mjs');
+    fs.writeFileSync(script, code);
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.signal, null, 'the child exited by itself');
+    assert.equal(r.status, 0, r.stderr);
   });
 
   it('passes an error thrown by the consumer through and ends the worker', async () => {

@@ -19,7 +19,7 @@ import { P_PARTIAL, unpackFlow } from '../../flow/packed-flow.ts';
 import type { FlowRecord, RunHealth } from '../../flow/records.ts';
 import { type DatasetWriter, openDatasetWriter } from '../../sinks/file/dataset-writer.ts';
 import { openStore } from '../../sinks/open-store.ts';
-import { type DecodedReadResult, readDecoded } from '../../transports/worker/decode-pipeline.ts';
+import { type DecodedReadResult, startDecoded } from '../../transports/worker/decode-pipeline.ts';
 import { EXIT_OK } from '../exit-codes.ts';
 import { type FlowCliOptions, flowSettings, threadsOption } from '../flow-options.ts';
 import { Progress } from '../progress.ts';
@@ -92,9 +92,19 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     losses: {},
   };
 
+  // The decode worker boots while the store opens (~0.1 s of start-up each).
+  const started = startDecoded(input, {
+    // The stored packets need the whole decoded context: decode on this thread then.
+    threads: opts.storePackets ? 1 : threads,
+    // KPIs need DNS flags and rcode, not names: DNS is walked (anomalies still count) without text.
+    appDetail: false,
+  });
   const { store, duckdb } = await openStore(opts.store ?? opts.db, {
     packets: opts.storePackets,
     ...(opts.sensor === undefined ? {} : { sensor: opts.sensor }),
+  }).catch(async (err: unknown) => {
+    await started.cancel();
+    throw err;
   });
   let closeFailure: unknown = null;
   let exitCode = EXIT_OK;
@@ -228,11 +238,7 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
     let result: DecodedReadResult | null = null;
     let readError: unknown = null;
     try {
-      result = await readDecoded(input, p, onPacket, {
-        // The stored packets need the whole decoded context: decode on this thread then.
-        threads: opts.storePackets ? 1 : threads,
-        // KPIs need DNS flags and rcode, not names: DNS is walked (anomalies still count) without text.
-        appDetail: false,
+      result = await started.read(p, onPacket, {
         afterChunk: async (inp) => {
           progress.update(inp.bytesRead(), inp.size, n);
           health.packets = n;
@@ -309,6 +315,8 @@ export async function runCommand(input: string, opts: RunOptions): Promise<numbe
         failure ??= e;
       }
     };
+    // A failure before the read leaves the started worker waiting: end it.
+    await attempt(() => started.cancel());
     if (dashboard !== null) await attempt(() => dashboard!.close());
     if (datasets !== null) await attempt(() => datasets!.close());
     await attempt(() => store.close());

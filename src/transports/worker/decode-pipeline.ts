@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { PipelineError, type PipelineErrorCode, TruncatedCaptureError } from '../../core/errors.ts';
 import type { PacketContext } from '../../core/packet.ts';
 import type { ContainerStats, Frame } from '../../core/source.ts';
@@ -83,10 +83,63 @@ export async function readDecoded(
   onPacket: (p: PacketContext) => void,
   opts: DecodedReadOptions = {},
 ): Promise<DecodedReadResult> {
-  p.appDetail = opts.appDetail ?? p.appDetail;
-  p.decodeApp = opts.decodeApp ?? p.decodeApp;
-  if (!usesTwoStages(path, opts.threads ?? 0)) return readInline(path, p, onPacket, opts);
-  return readTwoStage(path, p, onPacket, opts);
+  return startDecoded(path, {
+    ...opts,
+    appDetail: opts.appDetail ?? p.appDetail,
+    decodeApp: opts.decodeApp ?? p.decodeApp,
+  }).read(p, onPacket, opts);
+}
+
+/** A read whose decode worker (if any) is already starting; see `startDecoded`. */
+export interface StartedRead {
+  /** Consume the input as `readDecoded` would (once). */
+  read(
+    p: PacketContext,
+    onPacket: (p: PacketContext) => void,
+    opts?: Pick<DecodedReadOptions, 'afterChunk' | 'shouldStop'>,
+  ): Promise<DecodedReadResult>;
+  /** Stop a read that will not be consumed (the caller failed first); a no-op after `read`. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Start reading `path` before the consumer is ready: in two stages the worker boots and
+ * decodes the first batches (~0.1 s) while the caller opens its store. The worker waits on the
+ * ring until `read` is called; `cancel` ends it if `read` never is.
+ * @example
+ * const started = startDecoded('trace.pcap', { appDetail: false });
+ * const store = await openStore(db).catch(async (e) => { await started.cancel(); throw e; });
+ * const r = await started.read(ctx, (p) => engine.packet(p), { afterChunk });
+ */
+export function startDecoded(path: string, opts: Omit<DecodedReadOptions, 'afterChunk' | 'shouldStop'>): StartedRead {
+  const flags = (p: PacketContext): void => {
+    p.appDetail = opts.appDetail ?? p.appDetail;
+    p.decodeApp = opts.decodeApp ?? p.decodeApp;
+  };
+  if (!usesTwoStages(path, opts.threads ?? 0)) {
+    return {
+      read: (p, onPacket, o = {}) => {
+        flags(p);
+        return readInline(path, p, onPacket, o);
+      },
+      cancel: async () => undefined,
+    };
+  }
+  const stage = startStage(path, opts.appDetail ?? true, opts.decodeApp ?? true);
+  let consumed = false;
+  return {
+    read: (p, onPacket, o = {}) => {
+      if (consumed) throw new Error('startDecoded: read twice');
+      consumed = true;
+      flags(p);
+      return readTwoStage(stage, p, onPacket, o);
+    },
+    cancel: async () => {
+      if (consumed) return;
+      consumed = true;
+      await stage.stop();
+    },
+  };
 }
 
 /**
@@ -137,50 +190,81 @@ const WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
 /** Ring batches between two turns of the event loop while the consumer is the bottleneck. */
 const TURN_EVERY_BATCHES = 4;
 
-async function readTwoStage(
-  path: string,
-  p: PacketContext,
-  onPacket: (p: PacketContext) => void,
-  opts: DecodedReadOptions,
-): Promise<DecodedReadResult> {
+/** The decode worker of a two-stage read and what this thread keeps of it. */
+interface Stage {
+  readonly path: string;
+  readonly control: Int32Array;
+  readonly meta: Float64Array;
+  readonly views: ReturnType<typeof recordViews>;
+  readonly reader: RecordReader;
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  end: WorkerEnd | null;
+  failure: unknown;
+  learned: number;
+  /** Take one message from the worker, if any. */
+  receive(): boolean;
+  /** Ask the worker to stop and close the port; terminate it unless it already ended. */
+  stop(): Promise<void>;
+}
+
+function startStage(path: string, appDetail: boolean, decodeApp: boolean): Stage {
   const ring = createRing();
-  const control = new Int32Array(ring.control);
-  const meta = new Float64Array(ring.meta);
-  const views = recordViews(ring.records);
-  const reader = new RecordReader();
   const channel = new MessageChannel();
-  const port = channel.port1;
   const worker = new Worker(fileURLToPath(WORKER_URL), {
-    workerData: { path, appDetail: p.appDetail, decodeApp: p.decodeApp, ring, port: channel.port2 },
+    workerData: { path, appDetail, decodeApp, ring, port: channel.port2 },
     transferList: [channel.port2],
   });
-  let end: WorkerEnd | null = null;
-  let learned = 0;
-  const receive = (): boolean => {
-    const m = receiveMessageOnPort(port);
-    if (m === undefined) return false;
-    const msg = m.message as WorkerMessage;
-    if (msg.kind === 'end') end = msg;
-    else {
-      reader.learn(msg.kind, msg.id, msg.name);
-      learned++;
-    }
-    return true;
+  const st: Stage = {
+    path,
+    control: new Int32Array(ring.control),
+    meta: new Float64Array(ring.meta),
+    views: recordViews(ring.records),
+    reader: new RecordReader(),
+    worker,
+    port: channel.port1,
+    end: null,
+    failure: null,
+    learned: 0,
+    receive: () => {
+      const m = receiveMessageOnPort(st.port);
+      if (m === undefined) return false;
+      const msg = m.message as WorkerMessage;
+      if (msg.kind === 'end') st.end = msg;
+      else {
+        st.reader.learn(msg.kind, msg.id, msg.name);
+        st.learned++;
+      }
+      return true;
+    },
+    stop: async () => {
+      Atomics.store(st.control, C_STOP, 1);
+      Atomics.notify(st.control, C_CONSUMED);
+      st.port.close();
+      if (st.end === null) await worker.terminate();
+    },
   };
-
-  let failure: unknown = null;
   const fail = (err: unknown): void => {
-    failure ??= err;
-    // Wake the wait below; this handler only runs while it awaits.
-    Atomics.notify(control, C_PUBLISHED);
+    st.failure ??= err;
+    // Wake the reader's wait; this handler only runs while it awaits.
+    Atomics.notify(st.control, C_PUBLISHED);
   };
   worker.on('error', fail);
   worker.on('exit', (code) => {
     // A worker that finished posted its end message first.
-    while (end === null && receive());
-    if (end === null) fail(new Error(`decode worker exited with code ${code} before the end of the input`));
+    while (st.end === null && st.receive());
+    if (st.end === null) fail(new Error(`decode worker exited with code ${code} before the end of the input`));
   });
+  return st;
+}
 
+async function readTwoStage(
+  st: Stage,
+  p: PacketContext,
+  onPacket: (p: PacketContext) => void,
+  opts: Pick<DecodedReadOptions, 'afterChunk' | 'shouldStop'>,
+): Promise<DecodedReadResult> {
+  const { path, control, meta, views, reader } = st;
   let bytesRead = 0;
   let size = -1;
   const input: InputProgress = {
@@ -196,7 +280,7 @@ async function readTwoStage(
   let stopped = false;
   try {
     for (;;) {
-      if (failure !== null) throw failure;
+      if (st.failure !== null) throw st.failure;
       const published = Atomics.load(control, C_PUBLISHED);
       if (consumed === published) {
         const w = Atomics.waitAsync(control, C_PUBLISHED, published);
@@ -204,8 +288,8 @@ async function readTwoStage(
         continue;
       }
       // Names the worker interned for this batch were posted before it was published.
-      while (learned < Atomics.load(control, C_NAMES)) {
-        if (!receive()) await turn();
+      while (st.learned < Atomics.load(control, C_NAMES)) {
+        if (!st.receive()) await turn();
       }
       const slot = consumed % RING_SLOTS;
       const m = slot * META_WORDS;
@@ -246,17 +330,14 @@ async function readTwoStage(
       Atomics.notify(control, C_CONSUMED);
     }
     // The end message was posted before the last batch; after a stop it follows shortly.
-    while (end === null) {
-      if (failure !== null) throw failure;
-      if (!receive()) await new Promise((r) => setTimeout(r, 1));
+    while (st.end === null) {
+      if (st.failure !== null) throw st.failure;
+      if (!st.receive()) await new Promise((r) => setTimeout(r, 1));
     }
   } finally {
-    Atomics.store(control, C_STOP, 1);
-    Atomics.notify(control, C_CONSUMED);
-    port.close();
-    if (end === null) await worker.terminate();
+    await st.stop();
   }
-  return finish(end, stopped);
+  return finish(st.end, stopped);
 }
 
 function finish(end: WorkerEnd, stopped: boolean): DecodedReadResult {
