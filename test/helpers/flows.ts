@@ -9,10 +9,8 @@ import { FlowEngine, type FlowEngineOptions } from '../../src/flow/flow-engine.t
 import type { FlowRecord } from '../../src/flow/records.ts';
 import { readCapture } from '../../src/sources/capture.ts';
 
-/** Every record the engine emits for `path` (flushing open flows at the end). */
-export async function runFlows(path: string, options: Omit<FlowEngineOptions, 'onFlow'> = {}): Promise<FlowRecord[]> {
-  const out: FlowRecord[] = [];
-  const engine = new FlowEngine({ ...options, onFlow: (r) => out.push(r) });
+/** Decode every frame of `path` into `engine`, then end its open flows. */
+async function feed(path: string, engine: FlowEngine): Promise<void> {
   const p = new PacketContext();
   let n = 0;
   await readCapture(path, (f) => {
@@ -21,6 +19,12 @@ export async function runFlows(path: string, options: Omit<FlowEngineOptions, 'o
     engine.packet(p);
   });
   engine.flushAll('end');
+}
+
+/** Every record the engine emits for `path` (flushing open flows at the end). */
+export async function runFlows(path: string, options: Omit<FlowEngineOptions, 'onFlow'> = {}): Promise<FlowRecord[]> {
+  const out: FlowRecord[] = [];
+  await feed(path, new FlowEngine({ ...options, onFlow: (r) => out.push(r) }));
   return out;
 }
 
@@ -30,21 +34,10 @@ export async function readFlowsPacked(
   options: Omit<FlowEngineOptions, 'onFlow' | 'onPackedFlow'>,
   onPackedFlow: (packed: Float64Array) => void,
 ): Promise<void> {
-  const engine = new FlowEngine({
-    ...options,
-    onFlow: () => {
-      throw new Error('onFlow called although onPackedFlow is set');
-    },
-    onPackedFlow,
-  });
-  const p = new PacketContext();
-  let n = 0;
-  await readCapture(path, (f) => {
-    p.frameNumber = ++n;
-    decodeFrame(p, f);
-    engine.packet(p);
-  });
-  engine.flushAll('end');
+  const onFlow = (): void => {
+    throw new Error('onFlow called although onPackedFlow is set');
+  };
+  await feed(path, new FlowEngine({ ...options, onFlow, onPackedFlow }));
 }
 
 /** An address as 16 comparable bytes (IPv4 mapped into the last four). */
