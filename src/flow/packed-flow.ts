@@ -72,20 +72,12 @@ export const TUNNEL_TYPES: readonly string[] = [
   'l2tp',
 ];
 
-/** The VLAN id of a packed record's context word (-1 when none). */
-export function packedVlanId(ctx: number): number {
-  return (ctx & 0x1fff) - 1;
-}
-
-/** The tunnel name of a packed record's context word ('' when none). */
-export function packedTunnelType(ctx: number): string {
-  return TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other';
-}
-
 /**
- * What the key of a packed record says, initiator first: version, protocol, addresses and ports
- * (ICMP type and code in the ports, as Zeek's conn.log has them), its flow uid and Community ID.
- * One reader for `unpackFlow` and the text writers, so they cannot read a record differently.
+ * What a packed record says beyond its plain counters, initiator first: version, protocol,
+ * addresses and ports (ICMP type and code in the ports, as Zeek's conn.log has them), TCP flags
+ * (0 for ICMP, whose state word holds type and code there), VLAN and tunnel, flow uid and
+ * Community ID. One reader for `unpackFlow`, the text writers and the store, so they cannot
+ * read a record differently.
  * Reused: `read` overwrites it.
  * @example
  * const e = new PackedEndpoints().read(batch, i * PACKED_FLOW_WIDTH); e.srcPort;
@@ -103,6 +95,13 @@ export class PackedEndpoints {
   readonly dst6 = new Uint32Array(4);
   srcPort = 0;
   dstPort = 0;
+  /** OR of each side's TCP flags (0 for ICMP). */
+  fwdFlags = 0;
+  bwdFlags = 0;
+  /** VLAN id, -1 when none. */
+  vlanId = -1;
+  /** Tunnel name, '' when none. */
+  tunnelType = '';
   private ctx = 0;
   private first = 0;
   private late = 0;
@@ -135,7 +134,12 @@ export class PackedEndpoints {
     }
     this.srcPort = initA ? portA : portB;
     this.dstPort = initA ? portB : portA;
-    this.ctx = buf[at + P_CONTEXT]!;
+    this.fwdFlags = this.isIcmp ? 0 : buf[at + P_FWD_FLAGS]!;
+    this.bwdFlags = this.isIcmp ? 0 : buf[at + P_BWD_FLAGS]!;
+    const ctx = buf[at + P_CONTEXT]!;
+    this.ctx = ctx;
+    this.vlanId = (ctx & 0x1fff) - 1;
+    this.tunnelType = TUNNEL_TYPES[(ctx >>> 13) & 0xf] ?? 'other';
     this.first = buf[at + P_FIRST_US]!;
     this.late = buf[at + P_LATE_US]!;
     return this;
@@ -163,12 +167,10 @@ export function unpackFlow(buf: Float64Array, at: number): FlowRecord {
   const e = endpoints.read(buf, at);
   const v = e.version;
   const protocol = e.protocol;
-  const isIcmp = e.isIcmp;
   const srcPort = e.srcPort;
   const dstPort = e.dstPort;
   let features: Float64Array | null = null;
   if (buf[at + P_HAS_FEATURES] === 1) features = buf.slice(at + P_FEATURES, at + PACKED_FLOW_WIDTH);
-  const ctx = buf[at + P_CONTEXT]!;
   const first = buf[at + P_FIRST_US]!;
   const last = buf[at + P_LAST_US]!;
   return {
@@ -185,16 +187,16 @@ export function unpackFlow(buf: Float64Array, at: number): FlowRecord {
     src_port: srcPort,
     dest_ip: v === 4 ? formatIPv4(e.dst4) : formatIPv6(e.dst6),
     dest_port: dstPort,
-    vlan_id: packedVlanId(ctx),
-    tunnel_type: packedTunnelType(ctx),
+    vlan_id: e.vlanId,
+    tunnel_type: e.tunnelType,
     fwd_packets: buf[at + P_FWD_PACKETS]!,
     bwd_packets: buf[at + P_BWD_PACKETS]!,
     fwd_bytes: buf[at + P_FWD_BYTES]!,
     bwd_bytes: buf[at + P_BWD_BYTES]!,
     fwd_payload_bytes: buf[at + P_FWD_PAYLOAD]!,
     bwd_payload_bytes: buf[at + P_BWD_PAYLOAD]!,
-    fwd_tcp_flags: isIcmp ? 0 : buf[at + P_FWD_FLAGS]!,
-    bwd_tcp_flags: isIcmp ? 0 : buf[at + P_BWD_FLAGS]!,
+    fwd_tcp_flags: e.fwdFlags,
+    bwd_tcp_flags: e.bwdFlags,
     end_reason: END_REASONS[buf[at + P_REASON]!]!,
     partial: buf[at + P_PARTIAL] === 1,
     features,

@@ -10,15 +10,12 @@ import { CIC_FEATURES, type CicMode, cicCsvHeader, cicCsvRow } from '../flow/cic
 import {
   END_REASONS,
   P_BWD_BYTES,
-  P_BWD_FLAGS,
   P_BWD_PACKETS,
   P_BWD_PAYLOAD,
-  P_CONTEXT,
   P_FEATURES,
   P_FIRST_US,
   P_FLOW_ID,
   P_FWD_BYTES,
-  P_FWD_FLAGS,
   P_FWD_PACKETS,
   P_FWD_PAYLOAD,
   P_HAS_FEATURES,
@@ -26,8 +23,6 @@ import {
   P_PARTIAL,
   P_REASON,
   PackedEndpoints,
-  packedTunnelType,
-  packedVlanId,
 } from '../flow/packed-flow.ts';
 import { protocolName } from '../flow/protocols.ts';
 import { FLOW_SCALAR_COLUMNS, type FlowRecord } from '../flow/records.ts';
@@ -202,8 +197,6 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
     w.ensure(MAX_FLOW_LINE + 128);
     e.read(buf, at);
     const v = e.version;
-    const isIcmp = e.isIcmp;
-    const ctx = buf[at + P_CONTEXT]!;
     const first = buf[at + P_FIRST_US]!;
     const last = buf[at + P_LAST_US]!;
     w.ascii(N_ID!);
@@ -235,9 +228,9 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
     w.ascii(N_DPORT!);
     writeNum(w, e.dstPort, json);
     w.ascii(N_VLAN!);
-    writeNum(w, packedVlanId(ctx), json);
+    writeNum(w, e.vlanId, json);
     w.ascii(N_TUNNEL!);
-    text(w, packedTunnelType(ctx));
+    text(w, e.tunnelType);
     w.ascii(N_FPKT!);
     writeNum(w, buf[at + P_FWD_PACKETS]!, json);
     w.ascii(N_BPKT!);
@@ -251,9 +244,9 @@ export function packedFlowBytesWriter(format: 'jsonl' | 'csv'): (buf: Float64Arr
     w.ascii(N_BPAY!);
     writeNum(w, buf[at + P_BWD_PAYLOAD]!, json);
     w.ascii(N_FFLAGS!);
-    writeNum(w, isIcmp ? 0 : buf[at + P_FWD_FLAGS]!, json);
+    writeNum(w, e.fwdFlags, json);
     w.ascii(N_BFLAGS!);
-    writeNum(w, isIcmp ? 0 : buf[at + P_BWD_FLAGS]!, json);
+    writeNum(w, e.bwdFlags, json);
     w.ascii(N_REASON!);
     text(w, END_REASONS[buf[at + P_REASON]!]!);
     w.ascii(N_PARTIAL);

@@ -56,15 +56,12 @@ import { CIC_FEATURES } from '../../flow/cic-features.ts';
 import {
   END_REASONS,
   P_BWD_BYTES,
-  P_BWD_FLAGS,
   P_BWD_PACKETS,
   P_BWD_PAYLOAD,
-  P_CONTEXT,
   P_FEATURES,
   P_FIRST_US,
   P_FLOW_ID,
   P_FWD_BYTES,
-  P_FWD_FLAGS,
   P_FWD_PACKETS,
   P_FWD_PAYLOAD,
   P_HAS_FEATURES,
@@ -72,8 +69,6 @@ import {
   P_PARTIAL,
   P_REASON,
   PackedEndpoints,
-  packedTunnelType,
-  packedVlanId,
 } from '../../flow/packed-flow.ts';
 import { protocolName } from '../../flow/protocols.ts';
 import {
@@ -765,9 +760,7 @@ export class DuckDBStore implements RecordStore {
     const v = b.num;
     const first = buf[at + P_FIRST_US]!;
     const last = buf[at + P_LAST_US]!;
-    const ctx = buf[at + P_CONTEXT]!;
     const version = e.version;
-    const isIcmp = e.isIcmp;
     v[F_FLOW_ID + i] = buf[at + P_FLOW_ID]!;
     v[F_FIRST + i] = first;
     v[F_LAST + i] = last;
@@ -776,15 +769,15 @@ export class DuckDBStore implements RecordStore {
     v[F_PROTO + i] = e.protocol;
     v[F_SPORT + i] = e.srcPort;
     v[F_DPORT + i] = e.dstPort;
-    v[F_VLAN + i] = packedVlanId(ctx);
+    v[F_VLAN + i] = e.vlanId;
     v[F_FPKT + i] = buf[at + P_FWD_PACKETS]!;
     v[F_BPKT + i] = buf[at + P_BWD_PACKETS]!;
     v[F_FBYTES + i] = buf[at + P_FWD_BYTES]!;
     v[F_BBYTES + i] = buf[at + P_BWD_BYTES]!;
     v[F_FPAY + i] = buf[at + P_FWD_PAYLOAD]!;
     v[F_BPAY + i] = buf[at + P_BWD_PAYLOAD]!;
-    v[F_FFLAGS + i] = isIcmp ? 0 : buf[at + P_FWD_FLAGS]!;
-    v[F_BFLAGS + i] = isIcmp ? 0 : buf[at + P_BWD_FLAGS]!;
+    v[F_FFLAGS + i] = e.fwdFlags;
+    v[F_BFLAGS + i] = e.bwdFlags;
     v[F_PARTIAL + i] = buf[at + P_PARTIAL] === 1 ? 1 : 0;
     const s = b.text;
     s[0]!.push(e.uid());
@@ -792,7 +785,7 @@ export class DuckDBStore implements RecordStore {
     s[2]!.push(protocolName(e.protocol));
     s[3]!.push(version === 4 ? formatIPv4(e.src4) : formatIPv6(e.src6));
     s[4]!.push(version === 4 ? formatIPv4(e.dst4) : formatIPv6(e.dst6));
-    s[5]!.push(packedTunnelType(ctx));
+    s[5]!.push(e.tunnelType);
     s[6]!.push(END_REASONS[buf[at + P_REASON]!]!);
     if (buf[at + P_HAS_FEATURES] === 1) {
       const block = b.block;
@@ -1053,14 +1046,8 @@ export class DuckDBStore implements RecordStore {
       this.written.flows += rows;
       this.notifyCommit();
     } catch (err) {
-      this.dropped += rows;
       if (inTxn) await side.run('ROLLBACK').catch(() => undefined);
-      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      this.failure ??= new PipelineError(
-        'PCS_SINK_WRITE',
-        `store ${this.path}: writing flows failed, ${rows} rows lost: ${msg}`,
-        { cause: err },
-      );
+      this.lost(err, 'flows', rows);
     } finally {
       this.sideRows -= rows;
       this.flowsT.release(batches);
@@ -1086,7 +1073,6 @@ export class DuckDBStore implements RecordStore {
       t.release(batches);
     }
     this.uncommitted.fill(0);
-    this.dropped += lost;
     if (this.inTxn) {
       this.inTxn = false;
       try {
@@ -1095,10 +1081,16 @@ export class DuckDBStore implements RecordStore {
         // DuckDB may have ended the transaction itself.
       }
     }
+    this.lost(err, what, lost);
+  }
+
+  /** Count `rows` as dropped and remember the first failure for flush/close. */
+  private lost(err: unknown, what: string, rows: number): void {
+    this.dropped += rows;
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
     this.failure ??= new PipelineError(
       'PCS_SINK_WRITE',
-      `store ${this.path}: writing ${what} failed, ${lost} rows lost: ${msg}`,
+      `store ${this.path}: writing ${what} failed, ${rows} rows lost: ${msg}`,
       { cause: err },
     );
   }
