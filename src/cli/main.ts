@@ -5,4 +5,6 @@
 import module from 'node:module';
 
 module.enableCompileCache?.();
+// A decode worker for a large input boots beside the program's loading (see warm-start.ts).
+(await import('../transports/worker/warm-start.ts')).warmDecodeWorkerFor(process.argv.slice(2));
 await import('./program.ts');

@@ -15,6 +15,7 @@ import { FlowEngine } from '../../src/flow/flow-engine.ts';
 import { RollingMetrics } from '../../src/flow/metrics.ts';
 import { synthesize } from '../../src/synth/index.ts';
 import { readDecoded, startDecoded } from '../../src/transports/worker/decode-pipeline.ts';
+import { takeWarmDecodeWorker, warmDecodeWorkerFor } from '../../src/transports/worker/warm-start.ts';
 import { CORPUS, corpusPath } from '../helpers/corpus.ts';
 
 interface Outcome {
@@ -225,5 +226,76 @@ describe('two-stage hot path', () => {
       ),
       /sink failed/,
     );
+  });
+});
+
+describe('warm decode worker', () => {
+  /** A regular file of 16 MiB (sparse: only its size is looked at). */
+  function bigFile(): string {
+    const f = path.join(dir, 'big.bin');
+    fs.writeFileSync(f, '');
+    fs.truncateSync(f, 16 * 1024 * 1024);
+    return f;
+  }
+
+  it('starts only for run or flows on a large file read in two stages', async () => {
+    const big = bigFile();
+    const small = path.join(dir, 'small.bin');
+    fs.writeFileSync(small, 'x');
+    const cases: [string[], boolean][] = [
+      [['flows', big], true],
+      [['run', '--db', 'x.duckdb', big], true],
+      [['flows', big, '--threads', '2'], true],
+      [['flows', big, '--threads', '1'], false],
+      [['flows', big, '--threads=1'], false],
+      [['run', big, '--store-packets'], false],
+      [['flows', big, '--help'], false],
+      [['flows', small], false],
+      [['flows', '-'], false],
+      [['stats', big], false],
+      [['query', big], false],
+      [[], false],
+    ];
+    for (const [argv, warm] of cases) {
+      warmDecodeWorkerFor(argv);
+      const w = takeWarmDecodeWorker();
+      assert.equal(w !== null, warm, argv.join(' '));
+      await w?.terminate();
+    }
+    assert.equal(takeWarmDecodeWorker(), null, 'nothing left over');
+  });
+
+  it('decodes the same packets when a read takes the warm worker', async () => {
+    const file = path.join(dir, 'warm.pcap');
+    await synthesize({ out: file, packets: 20_000, seed: 31, format: 'pcap' });
+    const frames = (p: PacketContext, out: string[]) =>
+      out.push(`${p.frameNumber} ${p.frameLength} ${p.src4} ${p.tcpFlags}`);
+    const direct: string[] = [];
+    await readDecoded(file, new PacketContext(), (p) => frames(p, direct), { threads: 2 });
+    warmDecodeWorkerFor(['flows', bigFile()]);
+    // Booted and waiting for its setup before the read begins.
+    await new Promise((r) => setTimeout(r, 300));
+    const warm: string[] = [];
+    const r = await readDecoded(file, new PacketContext(), (p) => frames(p, warm), { threads: 2 });
+    assert.equal(takeWarmDecodeWorker(), null, 'the read took the warm worker');
+    assert.equal(r.parser.frames, 20_000);
+    assert.deepEqual(warm, direct);
+  });
+
+  it('does not keep a process alive when no read takes it', () => {
+    const warmStart = new URL('../../src/transports/worker/warm-start.ts', import.meta.url).href;
+    // In a child of its own, from a script file (code run by -e exits at its end regardless).
+    const script = path.join(dir, 'warm.mjs');
+    fs.writeFileSync(
+      script,
+      [
+        `const { warmDecodeWorkerFor } = await import(${JSON.stringify(warmStart)});`,
+        `warmDecodeWorkerFor(['flows', ${JSON.stringify(bigFile())}]);`,
+        'await new Promise((r) => setTimeout(r, 300));',
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.signal, null, 'the child exited by itself');
+    assert.equal(r.status, 0, r.stderr);
   });
 });

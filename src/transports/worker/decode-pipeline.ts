@@ -40,6 +40,7 @@ import {
   META_WORDS,
   RING_SLOTS,
 } from './ring.ts';
+import { DECODE_WORKER_URL, takeWarmDecodeWorker } from './warm-start.ts';
 import type { WorkerEnd, WorkerMessage } from './worker-messages.ts';
 
 /** What progress reporting needs of the input. */
@@ -185,8 +186,6 @@ async function readInline(
   });
 }
 
-const WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
-
 /** Ring batches between two turns of the event loop while the consumer is the bottleneck. */
 const TURN_EVERY_BATCHES = 4;
 
@@ -211,10 +210,11 @@ interface Stage {
 function startStage(path: string, appDetail: boolean, decodeApp: boolean): Stage {
   const ring = createRing();
   const channel = new MessageChannel();
-  const worker = new Worker(fileURLToPath(WORKER_URL), {
-    workerData: { path, appDetail, decodeApp, ring, port: channel.port2 },
-    transferList: [channel.port2],
-  });
+  const setup = { path, appDetail, decodeApp, ring, port: channel.port2 };
+  // A worker started with the process (warm-start.ts) has booted already: it gets its setup by message.
+  let worker = takeWarmDecodeWorker();
+  if (worker !== null) worker.postMessage(setup, [channel.port2]);
+  else worker = new Worker(fileURLToPath(DECODE_WORKER_URL), { workerData: setup, transferList: [channel.port2] });
   const st: Stage = {
     path,
     control: new Int32Array(ring.control),

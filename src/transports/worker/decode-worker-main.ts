@@ -4,7 +4,7 @@
  * ring is messages on the port it is given: interned names, then one `end` message.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { isPipelineError } from '../../core/errors.ts';
 import { PacketContext } from '../../core/packet.ts';
 import type { Frame } from '../../core/source.ts';
@@ -30,13 +30,17 @@ import {
 } from './ring.ts';
 import type { WorkerEnd } from './worker-messages.ts';
 
-const data = workerData as {
+interface Setup {
   path: string;
   appDetail: boolean;
   decodeApp: boolean;
   ring: RingBuffers;
   port: MessagePort;
-};
+}
+// Started with its setup, or warm (`warm-start.ts`): then the setup is the first message.
+const data =
+  (workerData as Setup | undefined) ??
+  (await new Promise<Setup>((resolve) => parentPort!.once('message', (m: Setup) => resolve(m))));
 const port = data.port;
 const control = new Int32Array(data.ring.control);
 const meta = new Float64Array(data.ring.meta);
