@@ -81,6 +81,11 @@ async function assertSame(file: string, features: 'corrected' | 'cic' = 'correct
   return one;
 }
 
+/** One line per packet for comparing two reads. */
+function frames(p: PacketContext, out: string[]): void {
+  out.push(`${p.frameNumber} ${p.frameLength} ${p.src4} ${p.tcpFlags}`);
+}
+
 let dir = '';
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcapstream-two-stage-'));
@@ -180,8 +185,6 @@ describe('two-stage hot path', () => {
   it('reads the same when the worker was started ahead of the consumer', async () => {
     const file = path.join(dir, 'ahead.pcap');
     await synthesize({ out: file, packets: 30_000, seed: 23, format: 'pcap' });
-    const frames = (p: PacketContext, out: string[]) =>
-      out.push(`${p.frameNumber} ${p.frameLength} ${p.src4} ${p.tcpFlags}`);
     const direct: string[] = [];
     await readDecoded(file, new PacketContext(), (p) => frames(p, direct), { threads: 2 });
     const started = startDecoded(file, { threads: 2 });
@@ -268,8 +271,6 @@ describe('warm decode worker', () => {
   it('decodes the same packets when a read takes the warm worker', async () => {
     const file = path.join(dir, 'warm.pcap');
     await synthesize({ out: file, packets: 20_000, seed: 31, format: 'pcap' });
-    const frames = (p: PacketContext, out: string[]) =>
-      out.push(`${p.frameNumber} ${p.frameLength} ${p.src4} ${p.tcpFlags}`);
     const direct: string[] = [];
     await readDecoded(file, new PacketContext(), (p) => frames(p, direct), { threads: 2 });
     warmDecodeWorkerFor(['flows', bigFile()]);

@@ -14,7 +14,6 @@
  * On a 2-core machine decoding (~0.45 us a packet) then overlaps flow and KPI work
  * (~0.8 us a packet). stdin is always read on this thread.
  */
-import fs from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
@@ -40,7 +39,10 @@ import {
   META_WORDS,
   RING_SLOTS,
 } from './ring.ts';
-import { DECODE_WORKER_URL, takeWarmDecodeWorker } from './warm-start.ts';
+import { DECODE_WORKER_URL, isLargeFile, takeWarmDecodeWorker } from './warm-start.ts';
+
+export { TWO_STAGE_MIN_BYTES } from './warm-start.ts';
+
 import type { WorkerEnd, WorkerMessage } from './worker-messages.ts';
 
 /** What progress reporting needs of the input. */
@@ -149,22 +151,6 @@ export function startDecoded(path: string, opts: Omit<DecodedReadOptions, 'after
  */
 export function usesTwoStages(path: string, threads: number): boolean {
   return !(threads === 1 || path === '-' || (threads === 0 && !isLargeFile(path)));
-}
-
-/**
- * Smallest file `threads: 0` reads in two stages. At ~0.9 us a packet on one thread, 16 MiB
- * (some 40,000 packets of ~400 bytes) take ~40 ms: about what the worker's start-up costs.
- */
-export const TWO_STAGE_MIN_BYTES = 16 * 1024 * 1024;
-
-function isLargeFile(path: string): boolean {
-  try {
-    const st = fs.statSync(path);
-    return st.isFile() && st.size >= TWO_STAGE_MIN_BYTES;
-  } catch {
-    // Unreadable: the one-thread path reports the error exactly as it always has.
-    return false;
-  }
 }
 
 async function readInline(

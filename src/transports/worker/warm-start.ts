@@ -17,8 +17,12 @@ import { Worker } from 'node:worker_threads';
 
 export const DECODE_WORKER_URL = new URL('./decode-worker.ts', import.meta.url);
 
-/** Same threshold as `TWO_STAGE_MIN_BYTES` in `decode-pipeline.ts` (not imported: this module stays small). */
-const MIN_BYTES = 16 * 1024 * 1024;
+/**
+ * Smallest file `threads: 0` reads in two stages (`decode-pipeline.ts`). At ~0.9 us a packet on
+ * one thread, 16 MiB (some 40,000 packets of ~400 bytes) take ~40 ms: about what the worker's
+ * start-up costs. Here because this module, loaded before the program, decides the same way.
+ */
+export const TWO_STAGE_MIN_BYTES = 16 * 1024 * 1024;
 
 let warm: Worker | null = null;
 /** The warm worker failed or ended before it was taken: not handed out. */
@@ -57,10 +61,11 @@ function wantsTwoStages(argv: readonly string[]): boolean {
   return argv.slice(1).some((a) => !a.startsWith('-') && isLargeFile(a));
 }
 
-function isLargeFile(path: string): boolean {
+/** A regular file of `TWO_STAGE_MIN_BYTES` or more (false when it cannot be read: the one-thread path reports that). */
+export function isLargeFile(path: string): boolean {
   try {
     const st = fs.statSync(path);
-    return st.isFile() && st.size >= MIN_BYTES;
+    return st.isFile() && st.size >= TWO_STAGE_MIN_BYTES;
   } catch {
     return false;
   }
