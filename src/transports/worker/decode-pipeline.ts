@@ -40,10 +40,10 @@ import {
   RING_SLOTS,
 } from './ring.ts';
 import { DECODE_WORKER_URL, isLargeFile, takeWarmDecodeWorker } from './warm-start.ts';
-
-export { TWO_STAGE_MIN_BYTES } from './warm-start.ts';
-
 import type { WorkerEnd, WorkerMessage } from './worker-messages.ts';
+
+/** Where it always was for callers; decided in `warm-start.ts`, which runs before the program loads. */
+export { TWO_STAGE_MIN_BYTES } from './warm-start.ts';
 
 /** What progress reporting needs of the input. */
 export interface InputProgress {
