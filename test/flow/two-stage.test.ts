@@ -15,7 +15,11 @@ import { FlowEngine } from '../../src/flow/flow-engine.ts';
 import { RollingMetrics } from '../../src/flow/metrics.ts';
 import { synthesize } from '../../src/synth/index.ts';
 import { readDecoded, startDecoded } from '../../src/transports/worker/decode-pipeline.ts';
-import { takeWarmDecodeWorker, warmDecodeWorkerFor } from '../../src/transports/worker/warm-start.ts';
+import {
+  takeWarmDecodeWorker,
+  warmDecodeWorkerFor,
+  warmDecodeWorkerState,
+} from '../../src/transports/worker/warm-start.ts';
 import { CORPUS, corpusPath } from '../helpers/corpus.ts';
 
 interface Outcome {
@@ -276,9 +280,11 @@ describe('warm decode worker', () => {
     warmDecodeWorkerFor(['flows', bigFile()]);
     // Booted and waiting for its setup before the read begins.
     await new Promise((r) => setTimeout(r, 300));
+    // Healthy before the read, gone after it: the read took it rather than starting its own.
+    assert.equal(warmDecodeWorkerState(), 'waiting');
     const warm: string[] = [];
     const r = await readDecoded(file, new PacketContext(), (p) => frames(p, warm), { threads: 2 });
-    assert.equal(takeWarmDecodeWorker(), null, 'the read took the warm worker');
+    assert.equal(warmDecodeWorkerState(), 'none', 'the read took the warm worker');
     assert.equal(r.parser.frames, 20_000);
     assert.deepEqual(warm, direct);
   });

@@ -72,6 +72,17 @@ export function isLargeFile(path: string): boolean {
 }
 
 /**
+ * Whether a warm worker is waiting to be taken (`waiting`), failed or ended before it was
+ * (`broken`), or there is none (`none`: never started, or already taken).
+ * @example
+ * if (warmDecodeWorkerState() === 'broken') log('the decode worker did not boot');
+ */
+export function warmDecodeWorkerState(): 'none' | 'waiting' | 'broken' {
+  if (warm === null) return 'none';
+  return broken ? 'broken' : 'waiting';
+}
+
+/**
  * The warm worker, once, if there is a healthy one: it waits for its setup as its first
  * message (see `decode-worker-main.ts`). The caller owns it from here (it is ref'd again).
  * @example
