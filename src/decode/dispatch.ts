@@ -31,7 +31,7 @@ import {
   SPACE_UDP_PORT,
 } from './decoder.ts';
 import { decodeDNS } from './dns.ts';
-import { decodeEthernet, decodeVLAN, decodeVNTag } from './ethernet.ts';
+import { decodeEthernet, decodeVLAN, decodeVNTag, ETHERTYPE_LLC } from './ethernet.ts';
 import { decodeERSPAN, decodeGRE } from './gre.ts';
 import { decodeGTP } from './gtp.ts';
 import { decodeHTTP } from './http.ts';
@@ -51,6 +51,7 @@ import {
   decodeRawIP,
   decodeRawIPFamily,
 } from './link.ts';
+import { decodeLLC } from './llc.ts';
 import { decodeNFLOG } from './nflog.ts';
 import { decodeTCP } from './tcp.ts';
 import { decodeTeredo } from './teredo.ts';
@@ -114,6 +115,7 @@ ETHERTYPE[0x6558] = decodeEthernet; // transparent Ethernet bridging (GRE, NVGRE
 ETHERTYPE[0x88be] = decodeERSPAN; // ERSPAN type II
 ETHERTYPE[0x22eb] = decodeERSPAN; // ERSPAN type III
 ETHERTYPE[0x880b] = decodePPPSerial; // PPP in enhanced GRE (PPTP)
+ETHERTYPE[ETHERTYPE_LLC] = decodeLLC; // LLC in jumbo frames, and after an 802.3 length
 
 // ---- IP protocols ----
 IPPROTO[1] = decodeICMP;

@@ -3,7 +3,8 @@
  *
  * Ethernet II (IEEE 802.3, https://standards.ieee.org/ieee/802.3/):
  *   dst:48  src:48  ethertype:16            (14 bytes)
- * A type field below 0x0600 is an 802.3 length: an LLC frame follows, kept as payload.
+ * A type field below 0x0600 is an 802.3 length: an LLC frame follows, decoded as that of
+ * EtherType 0x8870 is (`llc.ts`: on to the EtherType its SNAP header names, else payload).
  * VLAN tag (IEEE 802.1Q), which sits where the EtherType was:
  *   pcp:3  dei:1  vid:12  ethertype:16       (4 bytes after the TPID 0x8100 / 0x88a8)
  * Cisco VN-Tag (EtherType 0x8926; IEEE 802.1Qbh draft, the ancestor of 802.1BR), likewise in
@@ -24,6 +25,14 @@ export const VLAN_TAG_LEN = 4;
 export const VNTAG_LEN = 6;
 /** Smallest value of the type field that is an EtherType rather than an 802.3 length. */
 export const ETH_MIN_ETHERTYPE = 0x0600;
+/** EtherType of LLC in jumbo frames; also where an 802.3 length field leads (see `llc.ts`). */
+export const ETHERTYPE_LLC = 0x8870;
+
+/** The layer after a type field: an EtherType, or LLC after an 802.3 length. */
+function nextAfterType(p: PacketContext, type: number): void {
+  p.nextSpace = SPACE_ETHERTYPE;
+  p.nextKey = type < ETH_MIN_ETHERTYPE ? ETHERTYPE_LLC : type;
+}
 
 export function decodeEthernet(p: PacketContext, b: Uint8Array, off: number, end: number): number {
   if (end - off < ETH_HEADER_LEN) {
@@ -34,9 +43,7 @@ export function decodeEthernet(p: PacketContext, b: Uint8Array, off: number, end
   p.ethOff = off;
   const type = u16(b, off + 12);
   p.ethType = type;
-  if (type < ETH_MIN_ETHERTYPE) return off + ETH_HEADER_LEN; // 802.3 length + LLC: payload
-  p.nextSpace = SPACE_ETHERTYPE;
-  p.nextKey = type;
+  nextAfterType(p, type);
   return off + ETH_HEADER_LEN;
 }
 
@@ -50,9 +57,7 @@ export function decodeVLAN(p: PacketContext, b: Uint8Array, off: number, end: nu
   else p.anomaly('vlan.too_many');
   const type = u16(b, off + 2);
   p.ethType = type;
-  if (type < ETH_MIN_ETHERTYPE) return off + VLAN_TAG_LEN;
-  p.nextSpace = SPACE_ETHERTYPE;
-  p.nextKey = type;
+  nextAfterType(p, type);
   return off + VLAN_TAG_LEN;
 }
 
@@ -68,8 +73,6 @@ export function decodeVNTag(p: PacketContext, b: Uint8Array, off: number, end: n
   }
   const type = u16(b, off + 4);
   p.ethType = type;
-  if (type < ETH_MIN_ETHERTYPE) return off + VNTAG_LEN;
-  p.nextSpace = SPACE_ETHERTYPE;
-  p.nextKey = type;
+  nextAfterType(p, type);
   return off + VNTAG_LEN;
 }

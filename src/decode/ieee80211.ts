@@ -21,7 +21,8 @@
  */
 import { LAYER_WLAN, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
-import { SPACE_ETHERTYPE, u16 } from './decoder.ts';
+import { SPACE_ETHERTYPE } from './decoder.ts';
+import { SNAP_HEADER_LEN, snapEtherType } from './llc.ts';
 
 /** Radiotap fixed header: version, pad, length and the first present word. */
 export const RADIOTAP_MIN_LEN = 8;
@@ -53,8 +54,6 @@ const WLAN_FLAG_PROTECTED = 0x40;
 const WLAN_FLAG_ORDER = 0x80;
 /** QoS control bit: the body is an A-MSDU (several subframes), not one MSDU. */
 const WLAN_QOS_AMSDU = 0x80;
-/** LLC/SNAP header length. */
-export const SNAP_HEADER_LEN = 8;
 
 function u32le(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
@@ -97,11 +96,9 @@ function decodeFrame80211(p: PacketContext, b: Uint8Array, off: number, end: num
   if (qos && (b[qosOff]! & WLAN_QOS_AMSDU) !== 0) return -1;
   if ((flags & RADIOTAP_F_DATAPAD) !== 0) hlen = (hlen + 3) & ~3;
   const body = off + hlen;
-  if (stop - body < SNAP_HEADER_LEN) return body > stop ? -1 : body;
-  if (b[body] !== 0xaa || b[body + 1] !== 0xaa || b[body + 2] !== 0x03) return body;
-  // RFC 1042 (OUI 00-00-00) and 802.1H bridge tunnel (00-00-F8) both carry an EtherType.
-  if (b[body + 3] !== 0 || b[body + 4] !== 0 || (b[body + 5] !== 0 && b[body + 5] !== 0xf8)) return body;
-  const type = u16(b, body + 6);
+  if (body > stop) return -1;
+  const type = snapEtherType(b, body, stop);
+  if (type < 0) return body;
   p.ethType = type;
   p.nextSpace = SPACE_ETHERTYPE;
   p.nextKey = type;
