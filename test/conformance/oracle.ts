@@ -116,7 +116,8 @@ export async function runTshark(file: string): Promise<TsharkResult> {
   let stderr = '';
   let ok = true;
   try {
-    const r = await run('tshark', args, { maxBuffer: 1 << 30, encoding: 'latin1' });
+    // tshark writes UTF-8 (invalid bytes in names already replaced by U+FFFD).
+    const r = await run('tshark', args, { maxBuffer: 1 << 30, encoding: 'utf8' });
     stdout = r.stdout;
     stderr = r.stderr;
   } catch (err) {
