@@ -139,6 +139,8 @@ export class PacketContext {
   // ---- TCP / UDP ----
   srcPort = 0;
   dstPort = 0;
+  /** A TCP or UDP header cut short after its ports: the ports are known, the layer is not. */
+  portsOnly = false;
   tcpSeq = 0;
   tcpAck = 0;
   tcpDataOffset = 0;
@@ -217,6 +219,7 @@ export class PacketContext {
     this.isLaterFragment = false;
     this.srcPort = 0;
     this.dstPort = 0;
+    this.portsOnly = false;
     this.icmpEchoId = -1;
     this.icmpEchoSeq = -1;
     this.tcpOptionsLen = 0;

@@ -256,7 +256,7 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       0,
       'timestamp',
       'frame.time_epoch',
-      'capture time, epoch seconds with the capture resolution (6 or 9 decimals)',
+      'capture time, epoch seconds with the digits of the capture resolution (6 for µs, 9 for ns)',
       (p) => formatTimestamp(p.tsSec, p.tsNanos, p.tsDigits),
       (p, w, key) => {
         w.raw(key);
@@ -452,8 +452,21 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
     int('icmp_echo_id', B_ICMP, 'icmp.ident / icmpv6.echo.identifier', 'echo identifier', 'p.icmpEchoId'),
     int('icmp_echo_seq', B_ICMP, 'icmp.seq / icmpv6.echo.sequence_number', 'echo sequence number', 'p.icmpEchoSeq'),
     // ---- TCP / UDP ----
-    int('src_port', B_TCP | B_UDP, 'tcp.srcport / udp.srcport', 'source port', 'p.srcPort'),
-    int('dest_port', B_TCP | B_UDP, 'tcp.dstport / udp.dstport', 'destination port', 'p.dstPort'),
+    // Also from a header cut short after its ports (no TCP/UDP layer then), as flows key on them.
+    int(
+      'src_port',
+      0,
+      'tcp.srcport / udp.srcport',
+      'source port (TCP, UDP; also of a header cut short after its ports)',
+      `((p.layers & ${B_TCP | B_UDP}) !== 0 || p.portsOnly ? p.srcPort : -1)`,
+    ),
+    int(
+      'dest_port',
+      0,
+      'tcp.dstport / udp.dstport',
+      'destination port (TCP, UDP; also of a header cut short after its ports)',
+      `((p.layers & ${B_TCP | B_UDP}) !== 0 || p.portsOnly ? p.dstPort : -1)`,
+    ),
     int('tcp_sequence_number', B_TCP, 'tcp.seq_raw', 'raw sequence number', 'p.tcpSeq'),
     int('tcp_acknowledgment_number', B_TCP, 'tcp.ack_raw', 'raw acknowledgment number', 'p.tcpAck'),
     int('tcp_data_offset', B_TCP, 'tcp.hdr_len / 4', 'header length in 32-bit words', 'p.tcpDataOffset'),

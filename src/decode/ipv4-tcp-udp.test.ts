@@ -8,6 +8,7 @@ import { decodeHex } from '../../test/helpers/frames.ts';
 import { isKnownAnomaly } from '../core/anomalies.ts';
 import { LAYER_IPV4, LAYER_TCP, LAYER_UDP } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
+import { buildFields } from './fields.ts';
 import { formatIPv4 } from './format.ts';
 
 // 10:17:07.311224 IP 145.254.160.237.3372 > 65.208.228.223.80: Flags [S], seq 951057939,
@@ -122,4 +123,33 @@ describe('crafted short and inconsistent headers', () => {
       }
     }
   });
+});
+
+describe('ports of a transport header cut short', () => {
+  const fields = new Map(buildFields().map((f) => [f.name, f]));
+  // As the record writers read a field: only with one of its layers (or any, for 0).
+  const field = (p: PacketContext, name: string) => {
+    const f = fields.get(name)!;
+    return f.layers === 0 || (p.layers & f.layers) !== 0 ? f.get(p) : undefined;
+  };
+  const ipEnd = 14 + 20;
+  for (const [proto, hex, headerLen] of [
+    ['TCP', SYN, 20],
+    ['UDP', DNS_QUERY, 8],
+  ] as const) {
+    it(`${proto}: the record shows the ports once 4 bytes of the header are captured, as flows key on them`, () => {
+      const whole = decodeHex(hex);
+      for (let n = 0; n < headerLen; n++) {
+        const p = decodeHex(hex.slice(0, (ipEnd + n) * 2), 1, hex.length / 2);
+        assert.ok(!p.has(LAYER_TCP) && !p.has(LAYER_UDP), `${n} bytes`);
+        assert.ok(codes(p).includes(`${proto.toLowerCase()}.truncated`), `${n} bytes`);
+        assert.equal(field(p, 'src_port'), n >= 4 ? whole.srcPort : undefined, `${n} bytes`);
+        assert.equal(field(p, 'dest_port'), n >= 4 ? whole.dstPort : undefined, `${n} bytes`);
+        assert.equal(field(p, 'tcp_flags'), undefined);
+        assert.equal(field(p, 'udp_segment_total_length'), undefined);
+        if (n >= 4) assert.deepEqual([p.srcPort, p.dstPort], [whole.srcPort, whole.dstPort]);
+      }
+      assert.equal(field(whole, 'src_port'), whole.srcPort);
+    });
+  }
 });

@@ -88,10 +88,12 @@ export function decodeTCP(p: PacketContext, b: Uint8Array, off: number, end: num
     p.anomaly('tcp.truncated');
     return -1;
   }
-  // Ports first: even a header cut by the snaplen still names its flow.
+  // Ports first: even a header cut by the snaplen still names its flow (and its record shows
+  // them, as tshark does).
   p.srcPort = u16(b, off);
   p.dstPort = u16(b, off + 2);
   if (avail < TCP_MIN_HEADER_LEN) {
+    p.portsOnly = true;
     p.anomaly('tcp.truncated');
     return -1;
   }

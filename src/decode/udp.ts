@@ -15,6 +15,12 @@ export const UDP_HEADER_LEN = 8;
 
 export function decodeUDP(p: PacketContext, b: Uint8Array, off: number, end: number): number {
   if (end - off < UDP_HEADER_LEN) {
+    // Ports first, as for TCP: a header cut after them still names its flow.
+    if (end - off >= 4) {
+      p.srcPort = u16(b, off);
+      p.dstPort = u16(b, off + 2);
+      p.portsOnly = true;
+    }
     p.anomaly('udp.truncated');
     return -1;
   }

@@ -33,6 +33,8 @@ const KNOWN: Record<string, string> = {
   'ppp__tcp_malformed.pcap':
     'a TCP header tshark marks malformed is left out of its conversation table; we count the packet',
   'tcpdump__tcp_header_fuzzed.pcap': 'as above, for fuzzed TCP headers',
+  'tcpdump__udp_length_fuzzed.pcap':
+    'a UDP header cut after its ports: tshark leaves the packet out, we count it with the ports it has',
   'zeek__snaplen68_tcp_truncated_header.pcap':
     'a TCP header cut by the snaplen inside its options: tshark leaves the packet out, we count it with the ports it has',
 };

@@ -854,7 +854,7 @@ export class DuckDBStore implements RecordStore {
     const v = b.num;
     const layers = p.layers;
     const ipv = (layers & BIT_IP) !== 0 ? p.ipVersion : 0;
-    const ports = (layers & BIT_PORTS) !== 0;
+    const ports = (layers & BIT_PORTS) !== 0 || p.portsOnly;
     v[i] = p.frameNumber;
     v[CAP + i] = tsUs;
     v[2 * CAP + i] = p.frameLength;

@@ -65,6 +65,7 @@ export const RECORD_BYTES = RECORD_WORDS * 4;
 
 const F_TRUNCATED = 0x10;
 const F_LATER_FRAGMENT = 0x20;
+const F_PORTS_ONLY = 0x40;
 
 /** Views over one buffer of records. */
 export interface RecordViews {
@@ -126,6 +127,7 @@ export class RecordWriter {
       (v4 |
         (p.truncated ? F_TRUNCATED : 0) |
         (p.isLaterFragment ? F_LATER_FRAGMENT : 0) |
+        (p.portsOnly ? F_PORTS_ONLY : 0) |
         (p.protocol << 8) |
         (p.tunnelDepth << 16) |
         // Read only as "any VLAN": more than 255 tags (never stored beyond MAX_VLANS) clamp.
@@ -205,6 +207,7 @@ export class RecordReader {
     p.ipVersion = ver;
     p.truncated = (misc & F_TRUNCATED) !== 0;
     p.isLaterFragment = (misc & F_LATER_FRAGMENT) !== 0;
+    p.portsOnly = (misc & F_PORTS_ONLY) !== 0;
     p.protocol = (misc >>> 8) & 0xff;
     p.tunnelDepth = (misc >>> 16) & 0xff;
     p.vlanCount = misc >>> 24;
