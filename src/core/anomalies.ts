@@ -37,6 +37,11 @@ export const ANOMALIES: readonly AnomalyInfo[] = [
   { code: 'ipv4.opt_invalid', description: 'IPv4 option with a bad length' },
   { code: 'ipv6.truncated', description: 'IPv6 header, payload or extension header cut short' },
   { code: 'ipv6.version_invalid', description: 'IPv6 EtherType but version nibble is not 6' },
+  {
+    code: 'ipv6.jumbo_invalid',
+    description:
+      'IPv6 Jumbo Payload option with a non-zero payload length or a jumbo length of 65,535 or less (RFC 2675)',
+  },
   { code: 'ipv6.ext_too_many', description: 'IPv6 extension-header chain longer than the decoder follows (256)' },
   { code: 'icmp.truncated', description: 'ICMP header cut short' },
   { code: 'icmpv6.truncated', description: 'ICMPv6 header cut short' },

@@ -375,6 +375,22 @@ const CASES: Case[] = [
   },
   { name: 'no next header', bytes: header(59, 0), anomalies: [], next: -1, protocol: 59 },
   {
+    name: 'a jumbo option with a jumbo length of 16 (RFC 2675: above 65,535)',
+    bytes: header(0, 0, [17, 0, 0xc2, 4, 0, 0, 0, 16, ...pad(8)]),
+    anomalies: ['ipv6.jumbo_invalid'],
+    next: 48,
+    protocol: 17,
+    extCount: 1,
+  },
+  {
+    name: 'a jumbo option between Pad1 and PadN with a non-zero payload length',
+    bytes: header(0, 24, [17, 1, 0, 0xc2, 4, 0, 1, 0, 0, 1, 5, ...pad(5), ...pad(8)]),
+    anomalies: ['ipv6.jumbo_invalid'],
+    next: 56,
+    protocol: 17,
+    extCount: 1,
+  },
+  {
     name: 'payload length 0 with hop-by-hop jumbo option',
     bytes: header(0, 0, [17, 0, 0xc2, 4, 0, 1, 0, 0, ...pad(8)]),
     anomalies: [],

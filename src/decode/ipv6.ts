@@ -18,7 +18,8 @@
  * The payload length trims link-layer padding. One beyond the captured bytes is
  * `ipv6.truncated` when the snaplen cut the frame and `ipv6.len_invalid` when the whole frame was
  * captured and the header lies; a payload length of 0 (jumbogram, RFC 2675, or a capture taken
- * before segmentation offload) leaves the captured bytes as the datagram.
+ * before segmentation offload) leaves the captured bytes as the datagram. A Jumbo Payload
+ * option that contradicts RFC 2675 is `ipv6.jumbo_invalid`.
  */
 import { LAYER_IPV6, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
@@ -133,6 +134,7 @@ export function decodeIPv6(p: PacketContext, b: Uint8Array, off: number, end: nu
       return -1;
     }
     if (p.ipv6ExtCount < MAX_IPV6_EXT) p.ipv6ExtHeaders[p.ipv6ExtCount++] = nh;
+    if (walked === 1 && nh === IPPROTO_HOPOPTS) checkJumbo(p, b, o + 2, o + len, plen);
     if (nh === IPPROTO_FRAGMENT) {
       const fo = u16(b, o + 2);
       p.ipv6FragId = u32(b, o + 4);
@@ -157,6 +159,31 @@ export function decodeIPv6(p: PacketContext, b: Uint8Array, off: number, end: nu
   p.nextSpace = SPACE_IPPROTO;
   p.nextKey = nh;
   return o;
+}
+
+/** Jumbo Payload option type (RFC 2675), in a hop-by-hop header. */
+const OPT_JUMBO = 0xc2;
+
+/**
+ * RFC 2675 section 3: a Jumbo Payload option needs a payload length of 0 and a jumbo length
+ * above 65,535; anything else is `ipv6.jumbo_invalid`. (A payload length of 0 without the
+ * option is a capture taken before segmentation offload, not an error.)
+ */
+function checkJumbo(p: PacketContext, b: Uint8Array, o: number, stop: number, plen: number): void {
+  while (o < stop) {
+    const type = b[o]!;
+    if (type === 0) {
+      o++; // Pad1
+      continue;
+    }
+    if (stop - o < 2) return;
+    const n = b[o + 1]!;
+    if (type === OPT_JUMBO) {
+      if (plen !== 0 || n !== 4 || stop - o < 6 || u32(b, o + 2) <= 0xffff) p.anomaly('ipv6.jumbo_invalid');
+      return;
+    }
+    o += 2 + n;
+  }
 }
 
 /**
