@@ -1035,6 +1035,11 @@ describe('cicFlowId and cicTimestamp', () => {
     assert.equal(cicTimestamp(midnight, 'cic'), '03/07/2017 12:05:09');
     assert.equal(cicTimestamp(midnight, 'corrected'), '03/07/2017 00:05:09');
   });
+
+  it('is empty for a time beyond the calendar', () => {
+    assert.equal(cicTimestamp(9007199254740992 * 1e6, 'cic'), '');
+    assert.equal(cicTimestamp(-9e21, 'corrected'), '');
+  });
 });
 
 // ---- frame builders for the decoder-backed tests ----

@@ -1085,12 +1085,15 @@ function two(n: number): string {
 /**
  * The Timestamp column: CICFlowMeter's `dd/MM/yyyy hh:mm:ss` of the flow's first packet. In `cic`
  * mode the hour is on the 12-hour clock without AM/PM, as in CICIDS2017 (its Java pattern used
- * `hh`); `corrected` uses the 24-hour clock. Always UTC (CICFlowMeter used the host's zone).
+ * `hh`); `corrected` uses the 24-hour clock. Always UTC (CICFlowMeter used the host's zone). Empty
+ * for a time outside the calendar.
  * @example
  * cicTimestamp(Date.UTC(2017, 6, 7, 15, 56, 1) * 1000, 'cic'); // '07/07/2017 03:56:01'
  */
 export function cicTimestamp(us: number, mode: CicMode = 'cic'): string {
   const t = new Date(Math.floor(us / 1000));
+  // A crafted time beyond the calendar (pcapng if_tsoffset) has no date to print.
+  if (Number.isNaN(t.getTime())) return '';
   let hh = t.getUTCHours();
   if (mode === 'cic') hh = hh % 12 === 0 ? 12 : hh % 12;
   return `${two(t.getUTCDate())}/${two(t.getUTCMonth() + 1)}/${t.getUTCFullYear()} ${two(hh)}:${two(t.getUTCMinutes())}:${two(t.getUTCSeconds())}`;

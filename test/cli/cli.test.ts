@@ -139,4 +139,53 @@ describe('pcapstream stats and synth', () => {
     assert.equal(st.anomalies['dns.label_invalid'], 1);
     assert.equal(st.hierarchy[0]!.name, 'eth');
   });
+
+  it('reads a time beyond the calendar (pcapng if_tsoffset) without failing', () => {
+    const file = path.join(tmp, 'far-future.pcapng');
+    fs.writeFileSync(file, pcapngWithOffset(2n ** 53n));
+    const r = cli(['stats', file]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /first packet: +9007199254740992 s since 1970 \(beyond the calendar\)/);
+    for (const args of [['decode', file], ['flows', file, '--format', 'cic']]) {
+      const d = cli(args);
+      assert.equal(d.code, 0, `${args[0]}: ${d.err}`);
+    }
+    assert.match(cli(['decode', file]).out, /"timestamp":"?9007199254740992\.000001/);
+  });
 });
+
+/** One little-endian pcapng section: an Ethernet interface with if_tsoffset, one UDP packet. */
+function pcapngWithOffset(offsetS: bigint): Buffer {
+  const block = (type: number, body: Buffer): Buffer => {
+    const len = 12 + body.length;
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = Buffer.alloc(24);
+  idb.writeUInt16LE(1, 0); // LINKTYPE_ETHERNET
+  idb.writeUInt32LE(65535, 4);
+  idb.writeUInt16LE(14, 8); // if_tsoffset
+  idb.writeUInt16LE(8, 10);
+  idb.writeBigInt64LE(offsetS, 12);
+  const frame = Buffer.from(
+    '0000000000020000000000010800' + // Ethernet, IPv4
+      '4500001c0001000040110000c0000201c0000202' + // 192.0.2.1 -> 192.0.2.2, UDP
+      '303900350008' + '0000', // 12345 -> 53, 8 bytes
+    'hex',
+  );
+  const epb = Buffer.alloc(20 + 44);
+  epb.writeUInt32LE(0, 4); // timestamp: 1 µs after the offset
+  epb.writeUInt32LE(1, 8);
+  epb.writeUInt32LE(42, 12);
+  epb.writeUInt32LE(42, 16);
+  frame.copy(epb, 20);
+  return Buffer.concat([block(0x0a0d0d0a, shb), block(1, idb), block(6, epb)]);
+}

@@ -28,6 +28,20 @@ function hierarchyLines(nodes: HierarchyNode[], total: number, indent: string, o
   }
 }
 
+/** Largest |milliseconds| a Date holds (ECMA-262: ±100,000,000 days from the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A packet time as ISO 8601 UTC; seconds since the epoch when a crafted time (pcapng if_tsoffset,
+ * 64-bit units) lies outside the calendar Date can show.
+ * @example
+ * isoSeconds(0); // '1970-01-01T00:00:00.000Z'
+ */
+export function isoSeconds(s: number): string {
+  const ms = s * 1000;
+  return Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${s} s since 1970 (beyond the calendar)`;
+}
+
 /** Human-readable report. */
 export function formatStats(name: string, r: StatsReport): string {
   const lines: string[] = [];
@@ -35,8 +49,8 @@ export function formatStats(name: string, r: StatsReport): string {
   lines.push(`packets:        ${fmtNum(r.packets)}`);
   lines.push(`bytes:          ${fmtNum(r.bytes)} on the wire, ${fmtNum(r.captured_bytes)} captured`);
   if (r.first_timestamp !== null && r.last_timestamp !== null) {
-    lines.push(`first packet:   ${new Date(r.first_timestamp * 1000).toISOString()}`);
-    lines.push(`last packet:    ${new Date(r.last_timestamp * 1000).toISOString()}`);
+    lines.push(`first packet:   ${isoSeconds(r.first_timestamp)}`);
+    lines.push(`last packet:    ${isoSeconds(r.last_timestamp)}`);
   }
   lines.push(`duration:       ${fmtNum(r.duration_s, 6)} s`);
   lines.push(`rate:           ${fmtNum(r.packets_per_s, 1)} pkt/s, ${fmtNum(r.bits_per_s / 1e6, 3)} Mbit/s`);
