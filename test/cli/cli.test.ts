@@ -146,7 +146,10 @@ describe('pcapstream stats and synth', () => {
     const r = cli(['stats', file]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /first packet: +9007199254740992 s since 1970 \(beyond the calendar\)/);
-    for (const args of [['decode', file], ['flows', file, '--format', 'cic']]) {
+    for (const args of [
+      ['decode', file],
+      ['flows', file, '--format', 'cic'],
+    ]) {
       const d = cli(args);
       assert.equal(d.code, 0, `${args[0]}: ${d.err}`);
     }
@@ -178,7 +181,7 @@ function pcapngWithOffset(offsetS: bigint): Buffer {
   const frame = Buffer.from(
     '0000000000020000000000010800' + // Ethernet, IPv4
       '4500001c0001000040110000c0000201c0000202' + // 192.0.2.1 -> 192.0.2.2, UDP
-      '303900350008' + '0000', // 12345 -> 53, 8 bytes
+      '3039003500080000', // 12345 -> 53, 8 bytes
     'hex',
   );
   const epb = Buffer.alloc(20 + 44);
