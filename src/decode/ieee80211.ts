@@ -21,8 +21,7 @@
  */
 import { LAYER_WLAN, layerBit } from '../core/layers.ts';
 import type { PacketContext } from '../core/packet.ts';
-import { SPACE_ETHERTYPE } from './decoder.ts';
-import { SNAP_HEADER_LEN, snapEtherType } from './llc.ts';
+import { decodeLLC } from './llc.ts';
 
 /** Radiotap fixed header: version, pad, length and the first present word. */
 export const RADIOTAP_MIN_LEN = 8;
@@ -97,12 +96,7 @@ function decodeFrame80211(p: PacketContext, b: Uint8Array, off: number, end: num
   if ((flags & RADIOTAP_F_DATAPAD) !== 0) hlen = (hlen + 3) & ~3;
   const body = off + hlen;
   if (body > stop) return -1;
-  const type = snapEtherType(b, body, stop);
-  if (type < 0) return body;
-  p.ethType = type;
-  p.nextSpace = SPACE_ETHERTYPE;
-  p.nextKey = type;
-  return body + SNAP_HEADER_LEN;
+  return decodeLLC(p, b, body, stop);
 }
 
 /**
