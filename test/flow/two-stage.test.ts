@@ -130,6 +130,38 @@ describe('two-stage hot path', () => {
     }
   });
 
+  it('carries wire lengths of 2^31 bytes and more as one thread does', async () => {
+    // A record header may claim up to 2^32 - 1 bytes on the wire (crafted or damaged files).
+    const file = path.join(dir, 'huge-wire-lengths.pcap');
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(0xa1b2c3d4, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(65535, 16);
+    header.writeUInt32LE(1, 20);
+    const frame = Buffer.from(
+      '000000000002000000000001080045000024000100004011000' +
+        '0c0000201c00002023039003500100000' +
+        '0000000000000000',
+      'hex',
+    );
+    const records = [0x80000000, 0xffffffff, 50].map((wire, i) => {
+      const r = Buffer.alloc(16);
+      r.writeUInt32LE(1_700_000_000 + i, 0);
+      r.writeUInt32LE(frame.length, 8);
+      r.writeUInt32LE(wire, 12);
+      return Buffer.concat([r, frame]);
+    });
+    fs.writeFileSync(file, Buffer.concat([header, ...records]));
+    const one = await assertSame(file);
+    assert.equal(one.packets, 3);
+    const flow = JSON.parse(one.flows.at(-1)!) as { fwd_bytes: number };
+    assert.equal(flow.fwd_bytes, 0x80000000 + 0xffffffff + 50);
+    const lengths: number[] = [];
+    await readDecoded(file, new PacketContext(), (p) => lengths.push(p.frameLength), { threads: 2 });
+    assert.deepEqual(lengths, [0x80000000, 0xffffffff, 50]);
+  });
+
   it('reports input errors as one thread does', async () => {
     const missing = await outcome(path.join(dir, 'missing.pcap'), 2, 'corrected');
     assert.match(missing.error ?? '', /^PCS_SOURCE_OPEN cannot open .*missing\.pcap: no such file$/);

@@ -118,8 +118,9 @@ export class RecordWriter {
     const b = index * RECORD_WORDS;
     v.f64[b >> 1] = p.tsSec;
     i32[b + R_TS_NANOS] = p.tsNanos;
-    i32[b + R_CAPLEN] = p.capturedLength;
-    i32[b + R_FRAMELEN] = p.frameLength;
+    // Unsigned: a record header's wire length may claim up to 2^32 - 1.
+    u32[b + R_CAPLEN] = p.capturedLength;
+    u32[b + R_FRAMELEN] = p.frameLength;
     i32[b + R_LAYERS] = p.layers;
     u32[b + R_PORTS] = (p.srcPort | (p.dstPort << 16)) >>> 0;
     const v4 = p.ipVersion;
@@ -196,8 +197,8 @@ export class RecordReader {
     const b = index * RECORD_WORDS;
     p.tsSec = v.f64[b >> 1]!;
     p.tsNanos = i32[b + R_TS_NANOS]!;
-    p.capturedLength = i32[b + R_CAPLEN]!;
-    p.frameLength = i32[b + R_FRAMELEN]!;
+    p.capturedLength = u32[b + R_CAPLEN]!;
+    p.frameLength = u32[b + R_FRAMELEN]!;
     p.layers = i32[b + R_LAYERS]!;
     const ports = u32[b + R_PORTS]!;
     p.srcPort = ports & 0xffff;
