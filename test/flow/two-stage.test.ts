@@ -140,9 +140,11 @@ describe('two-stage hot path', () => {
     header.writeUInt32LE(65535, 16);
     header.writeUInt32LE(1, 20);
     const frame = Buffer.from(
-      '000000000002000000000001080045000024000100004011000' +
-        '0c0000201c00002023039003500100000' +
-        '0000000000000000',
+      [
+        '000000000002000000000001' + '0800', // Ethernet
+        '450000240001000040110000' + 'c0000201' + 'c0000202', // IPv4 192.0.2.1 -> 192.0.2.2
+        '303900350010' + '0000' + '0000000000000000', // UDP 12345 -> 53, 8 bytes of payload
+      ].join(''),
       'hex',
     );
     const records = [0x80000000, 0xffffffff, 50].map((wire, i) => {
@@ -155,7 +157,8 @@ describe('two-stage hot path', () => {
     fs.writeFileSync(file, Buffer.concat([header, ...records]));
     const one = await assertSame(file);
     assert.equal(one.packets, 3);
-    const flow = JSON.parse(one.flows.at(-1)!) as { fwd_bytes: number };
+    const flow = JSON.parse(one.flows.at(-1)!) as { fwd_bytes: number; protocol: number; dest_port: number };
+    assert.deepEqual([flow.protocol, flow.dest_port], [17, 53]);
     assert.equal(flow.fwd_bytes, 0x80000000 + 0xffffffff + 50);
     const lengths: number[] = [];
     await readDecoded(file, new PacketContext(), (p) => lengths.push(p.frameLength), { threads: 2 });
