@@ -260,6 +260,10 @@ export function buildFields(opts: RecordOptions = { payloadBytes: DEFAULT_PAYLOA
       (p) => formatTimestamp(p.tsSec, p.tsNanos, p.tsDigits),
       (p, w, key) => {
         w.raw(key);
+        if (p.tsSec < 0) {
+          w.ascii(formatTimestamp(p.tsSec, p.tsNanos, p.tsDigits));
+          return;
+        }
         w.uint(p.tsSec);
         if (p.tsDigits <= 0) return;
         w.byte(0x2e);

@@ -106,9 +106,12 @@ const NANO_PAD = '000000000';
 
 /**
  * Epoch seconds with exactly `digits` decimals, e.g. '1499349612.123456'. Built as text so
- * nanosecond captures keep every digit.
+ * nanosecond captures keep every digit. `nanos` is the non-negative part after `sec`, so
+ * (-2, 250000000) is -1.75.
  */
 export function formatTimestamp(sec: number, nanos: number, digits: number): string {
+  // Before 1970 (a negative pcapng if_tsoffset): sec + nanos / 10^9 written as one negative number.
+  if (sec < 0 && nanos > 0) return `-${formatTimestamp(-sec - 1, 1e9 - nanos, digits)}`;
   if (digits <= 0) return String(sec);
   const n = String(nanos);
   const frac = n.length >= 9 ? n : NANO_PAD.slice(n.length) + n;

@@ -80,9 +80,10 @@ export class CaptureStats {
   bytes = 0;
   capturedBytes = 0;
   truncatedPackets = 0;
-  private firstSec = -1;
+  // No packet yet: first above any time, last below any (times may be negative: if_tsoffset).
+  private firstSec = Number.POSITIVE_INFINITY;
   private firstNanos = 0;
-  private lastSec = -1;
+  private lastSec = Number.NEGATIVE_INFINITY;
   private lastNanos = 0;
   private readonly linkTypes = new Map<number, { packets: number }>();
   private readonly layerSets = new Map<number, { packets: number; bytes: number }>();
@@ -106,7 +107,7 @@ export class CaptureStats {
     this.bytes += p.frameLength;
     this.capturedBytes += p.capturedLength;
     if (p.truncated) this.truncatedPackets++;
-    if (this.firstSec < 0 || p.tsSec < this.firstSec || (p.tsSec === this.firstSec && p.tsNanos < this.firstNanos)) {
+    if (p.tsSec < this.firstSec || (p.tsSec === this.firstSec && p.tsNanos < this.firstNanos)) {
       this.firstSec = p.tsSec;
       this.firstNanos = p.tsNanos;
     }
@@ -166,9 +167,10 @@ export class CaptureStats {
   }
 
   report(container: unknown = null): StatsReport {
-    const first = this.firstSec < 0 ? null : this.firstSec + this.firstNanos / 1e9;
-    const last = this.lastSec < 0 ? null : this.lastSec + this.lastNanos / 1e9;
-    const duration = this.firstSec < 0 ? 0 : this.lastSec - this.firstSec + (this.lastNanos - this.firstNanos) / 1e9;
+    const none = this.packets === 0;
+    const first = none ? null : this.firstSec + this.firstNanos / 1e9;
+    const last = none ? null : this.lastSec + this.lastNanos / 1e9;
+    const duration = none ? 0 : this.lastSec - this.firstSec + (this.lastNanos - this.firstNanos) / 1e9;
     return {
       packets: this.packets,
       bytes: this.bytes,

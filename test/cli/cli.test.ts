@@ -157,6 +157,26 @@ describe('pcapstream stats and synth', () => {
   });
 });
 
+describe('packet times before 1970 (a negative pcapng if_tsoffset)', () => {
+  it('decode writes them as negative numbers and stats reports them', () => {
+    const file = path.join(tmp, 'before-1970.pcapng');
+    fs.writeFileSync(file, pcapngWithOffset(-100_000n));
+    const d = cli(['decode', file]);
+    assert.equal(d.code, 0, d.err);
+    // -100,000 s plus the packet's 1 µs.
+    assert.equal(lines(d.out)[0]!.timestamp, -99999.999999);
+    const csv = cli(['decode', file, '--format', 'csv']);
+    assert.match(csv.out, /\n1,-99999\.999999,/);
+    const st = cli(['stats', file, '--json']);
+    assert.equal(st.code, 0, st.err);
+    const r = JSON.parse(st.out) as { first_timestamp: number; last_timestamp: number; duration_s: number };
+    assert.ok(Math.abs(r.first_timestamp - -99999.999999) < 1e-6, String(r.first_timestamp));
+    assert.equal(r.last_timestamp, r.first_timestamp);
+    assert.equal(r.duration_s, 0);
+    assert.match(cli(['stats', file]).out, /first packet: +1969-12-30T20:13:20\.000Z/);
+  });
+});
+
 /** One little-endian pcapng section: an Ethernet interface with if_tsoffset, one UDP packet. */
 function pcapngWithOffset(offsetS: bigint): Buffer {
   const block = (type: number, body: Buffer): Buffer => {

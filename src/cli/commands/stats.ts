@@ -39,7 +39,10 @@ const MAX_DATE_MS = 8.64e15;
  */
 export function isoSeconds(s: number): string {
   const ms = s * 1000;
-  return Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${s} s since 1970 (beyond the calendar)`;
+  // Floored: Date truncates toward zero, which would round a time before 1970 up.
+  return Math.abs(ms) <= MAX_DATE_MS
+    ? new Date(Math.floor(ms)).toISOString()
+    : `${s} s since 1970 (beyond the calendar)`;
 }
 
 /** Human-readable report. */
