@@ -9,7 +9,7 @@
 import { PipelineError, TruncatedCaptureError } from '../core/errors.ts';
 import type { CaptureParser, FrameCallback } from '../core/source.ts';
 import type { ByteInput } from './input/open-input.ts';
-import { openInput } from './input/open-input.ts';
+import { GzipDamagedError, openInput } from './input/open-input.ts';
 import { isPcapMagic, PcapReader } from './pcap/pcap-reader.ts';
 import { isPcapngMagic, PcapngReader } from './pcapng/pcapng-reader.ts';
 import { isSnoopMagic, SnoopReader } from './snoop/snoop-reader.ts';
@@ -66,31 +66,42 @@ export async function readCapture(path: string, onFrame: FrameCallback, opts: Re
   let parser: CaptureParser | null = null;
   let pending: Uint8Array | null = null;
   let stoppedEarly = false;
+  let gzipDamage: GzipDamagedError | null = null;
   try {
     const slice = opts.sliceBytes ?? Number.POSITIVE_INFINITY;
-    reading: for await (const chunk of input.chunks()) {
-      let bytes = chunk;
-      if (parser === null) {
-        // Sniff on at least 8 bytes (the snoop magic); a first chunk can be as small as the 2-byte gzip probe.
-        const head: Uint8Array = pending === null ? chunk : concat(pending, chunk);
-        if (head.length < 8) {
-          pending = head.slice();
-          continue;
+    try {
+      reading: for await (const chunk of input.chunks()) {
+        let bytes = chunk;
+        if (parser === null) {
+          // Sniff on at least 8 bytes (the snoop magic); a first chunk can be as small as the 2-byte gzip probe.
+          const head: Uint8Array = pending === null ? chunk : concat(pending, chunk);
+          if (head.length < 8) {
+            pending = head.slice();
+            continue;
+          }
+          pending = null;
+          parser = createParser(head, onFrame, input.name);
+          bytes = head;
         }
-        pending = null;
-        parser = createParser(head, onFrame, input.name);
-        bytes = head;
-      }
-      for (let o = 0; o < bytes.length; o += slice) {
-        parser.push(o === 0 && slice >= bytes.length ? bytes : bytes.subarray(o, o + slice));
-        if (opts.afterChunk) await opts.afterChunk(input, parser);
-        if (opts.shouldStop?.()) {
-          stoppedEarly = true;
-          break reading;
+        for (let o = 0; o < bytes.length; o += slice) {
+          parser.push(o === 0 && slice >= bytes.length ? bytes : bytes.subarray(o, o + slice));
+          if (opts.afterChunk) await opts.afterChunk(input, parser);
+          if (opts.shouldStop?.()) {
+            stoppedEarly = true;
+            break reading;
+          }
         }
       }
+    } catch (err) {
+      // A damaged gzip stream ends the input like a cut file: what inflated before it is kept.
+      if (!(err instanceof GzipDamagedError)) throw err;
+      gzipDamage = err;
     }
-    if (parser === null) parser = createParser(pending ?? new Uint8Array(0), onFrame, input.name);
+    if (parser === null) {
+      // Damaged before a capture header could even be recognised: nothing to keep.
+      if (gzipDamage !== null) throw gzipDamage;
+      parser = createParser(pending ?? new Uint8Array(0), onFrame, input.name);
+    }
     let truncated: TruncatedCaptureError | null = null;
     if (!stoppedEarly) {
       try {
@@ -99,6 +110,10 @@ export async function readCapture(path: string, onFrame: FrameCallback, opts: Re
         if (err instanceof TruncatedCaptureError) truncated = err;
         else throw err;
       }
+    }
+    if (gzipDamage !== null) {
+      const cut = truncated?.message ?? `${parser.frames} packets before it were read`;
+      truncated = new TruncatedCaptureError(`${gzipDamage.message}; ${cut}`, parser.offset, parser.frames);
     }
     return { input, parser, truncated, stoppedEarly };
   } finally {

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { FILE_CHUNK_BYTES } from '../../src/sources/input/open-input.ts';
 import { corpusPath } from '../helpers/corpus.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -49,6 +50,60 @@ describe('pcapstream decode', () => {
     const gz = path.join(tmp, 'trace.bin');
     fs.writeFileSync(gz, gzipSync(raw));
     assert.equal(cli(['decode', gz]).out, plain);
+  });
+
+  it('keeps every packet that inflates from a damaged or cut gzip file, and says so', () => {
+    const raw = fs.readFileSync(corpusPath('dpkt__http.pcap'));
+    const gz = gzipSync(raw);
+    // Only the trailer (CRC and size) missing: all 43 packets, then the damage reported.
+    const noTrailer = path.join(tmp, 'no-trailer.pcap.gz');
+    fs.writeFileSync(noTrailer, gz.subarray(0, gz.length - 8));
+    const d = cli(['decode', noTrailer]);
+    assert.equal(d.code, 3, d.err);
+    assert.equal(d.out, cli(['decode', corpusPath('dpkt__http.pcap')]).out);
+    assert.match(d.err, /gzip stream damaged: .*; 43 packets before it were read\n$/);
+    // Cut inside the deflate data: the packets of the part that inflates (found independently,
+    // by zlib flushing what it has), nothing less, whichever command and thread count.
+    const cutGz = gz.subarray(0, Math.floor(gz.length * 0.6));
+    const cut = path.join(tmp, 'cut.pcap.gz');
+    fs.writeFileSync(cut, cutGz);
+    const prefix = path.join(tmp, 'cut-prefix.pcap');
+    fs.writeFileSync(prefix, gunzipSync(cutGz, { finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+    const want = cli(['decode', prefix]);
+    assert.equal(want.code, 3, want.err);
+    const n = lines(want.out).length;
+    assert.ok(n > 10 && n < 43, String(n));
+    const got = cli(['decode', cut]);
+    assert.equal(got.code, 3);
+    assert.equal(got.out, want.out);
+    assert.match(got.err, /gzip stream damaged: .*; capture truncated at byte \d+: the last record is cut short/);
+    const st = cli(['stats', cut, '--json']);
+    assert.equal(st.code, 3);
+    assert.equal((JSON.parse(st.out) as { packets: number }).packets, n);
+    const one = cli(['flows', cut, '--threads', '1']);
+    const two = cli(['flows', cut, '--threads', '2']);
+    assert.equal(one.code, 3);
+    assert.equal(two.code, 3);
+    assert.ok(lines(one.out).length > 0);
+    assert.equal(two.out, one.out);
+  });
+
+  it('reads a gzip file larger than one read chunk', () => {
+    const file = path.join(tmp, 'synth-30m.pcap');
+    const s = cli(['synth', '--out', file, '--bytes', '30000000', '--seed', '6']);
+    assert.equal(s.code, 0, s.err);
+    const gz = path.join(tmp, 'synth-30m.pcap.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(file), { level: 1 }));
+    assert.ok(fs.statSync(gz).size > 2 * FILE_CHUNK_BYTES);
+    const plain = cli(['stats', file, '--json']);
+    const packed = cli(['stats', gz, '--json']);
+    assert.equal(packed.code, 0, packed.err);
+    const strip = (out: string) => {
+      const r = JSON.parse(out) as Record<string, unknown>;
+      delete r.container;
+      return r;
+    };
+    assert.deepEqual(strip(packed.out), strip(plain.out));
   });
 
   it('--fields, --limit and --format csv', () => {

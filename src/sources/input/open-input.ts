@@ -6,9 +6,10 @@
  * so the buffer can be refilled as soon as `push` returns. Streams (stdin, gunzip) yield their
  * own chunks. Either way memory stays at one chunk plus one partial record.
  */
+
+import { once } from 'node:events';
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, constants as zlibConstants } from 'node:zlib';
 import { PipelineError } from '../../core/errors.ts';
 
 /** Chunk size for plain files: large enough to amortise syscalls, small enough to stay in cache. */
@@ -45,13 +46,84 @@ function openError(path: string, err: unknown): PipelineError {
   return new PipelineError('PCS_SOURCE_OPEN', `cannot open ${path}: ${why}`, { cause: err });
 }
 
-/** Inflate a gzip stream of chunks. */
+/** A gzip stream that ends early or is corrupt: what was inflated before the damage was delivered. */
+export class GzipDamagedError extends PipelineError {
+  constructor(message: string, cause: unknown) {
+    super('PCS_SOURCE_TRUNCATED', message, { cause });
+    this.name = 'GzipDamagedError';
+  }
+}
+
+/** Inflated chunks the reader may hold before inflating pauses (back-pressure). */
+const GUNZIP_QUEUE_CHUNKS = 4;
+
+/**
+ * Inflate a gzip stream of chunks. Every byte that inflates is yielded before a damaged or cut
+ * stream's `GzipDamagedError`: the input is flushed before it is ended (zlib reports a missing
+ * end only at the end), and chunks are queued here because a stream's own async iterator drops
+ * what it buffered when the stream fails.
+ */
 async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  const z = Readable.from(source, { objectMode: false }).pipe(createGunzip());
+  const z = createGunzip();
+  const queue: Uint8Array[] = [];
+  let zlibError: Error | null = null;
+  let sourceError: unknown = null;
+  let done = false;
+  let notify: (() => void) | null = null;
+  const wake = (): void => {
+    const n = notify;
+    notify = null;
+    n?.();
+  };
+  z.on('data', (c: Uint8Array) => {
+    queue.push(c);
+    if (queue.length >= GUNZIP_QUEUE_CHUNKS) z.pause();
+    wake();
+  });
+  z.on('end', () => {
+    done = true;
+    wake();
+  });
+  z.on('error', (err: Error) => {
+    zlibError ??= err;
+    done = true;
+    wake();
+  });
+  const feed = async (): Promise<void> => {
+    try {
+      for await (const c of source) {
+        if (done) return;
+        // A copy: zlib may still hold a chunk after write() returns, and a file's read buffer is reused.
+        if (!z.write(c.slice())) await once(z, 'drain');
+      }
+      z.flush(zlibConstants.Z_SYNC_FLUSH, () => z.end());
+    } catch (err) {
+      // A read error of the file, or zlib's own error (already recorded) ending the wait.
+      if (zlibError === null) sourceError = err;
+      done = true;
+      wake();
+    }
+  };
+  void feed();
   try {
-    for await (const chunk of z) yield chunk as Uint8Array;
-  } catch (err) {
-    throw new PipelineError('PCS_SOURCE_TRUNCATED', `gzip stream damaged: ${(err as Error).message}`, { cause: err });
+    while (true) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length === 0 && !done) z.resume();
+        yield c;
+        continue;
+      }
+      if (done) break;
+      await new Promise<void>((resolve) => {
+        notify = resolve;
+      });
+    }
+  } finally {
+    z.destroy();
+  }
+  if (sourceError !== null) throw sourceError;
+  if (zlibError !== null) {
+    throw new GzipDamagedError(`gzip stream damaged: ${(zlibError as Error).message}`, zlibError);
   }
 }
 
