@@ -12,7 +12,9 @@
  * Addresses are numbers (IPv4 in `src4`/`dst4`, IPv6 as four big-endian words in `src6`/`dst6`)
  * so the flow table can hash them without building strings; `record/` formats them on demand.
  */
-import { layerBit } from './layers.ts';
+import { LAYER_TCP, LAYER_UDP, layerBit } from './layers.ts';
+
+const PORT_LAYERS = layerBit(LAYER_TCP) | layerBit(LAYER_UDP);
 
 /** Capacity of the fixed arrays for variable-length parts. Extra items are counted, not stored. */
 export const MAX_VLANS = 8;
@@ -235,6 +237,11 @@ export class PacketContext {
 
   has(layerId: number): boolean {
     return (this.layers & layerBit(layerId)) !== 0;
+  }
+
+  /** Whether `srcPort`/`dstPort` were read: a TCP or UDP layer, or such a header cut after its ports. */
+  hasPorts(): boolean {
+    return (this.layers & PORT_LAYERS) !== 0 || this.portsOnly;
   }
 
   /**

@@ -102,6 +102,9 @@ export function formatHex(b: Uint8Array, o: number, len: number): string {
   return s;
 }
 
+/** Largest |milliseconds| a Date holds (ECMA-262: ±100,000,000 days from the epoch). */
+export const MAX_DATE_MS = 8.64e15;
+
 const NANO_PAD = '000000000';
 
 /**

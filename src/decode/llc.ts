@@ -13,7 +13,7 @@ import { SPACE_ETHERTYPE, u16 } from './decoder.ts';
 export const SNAP_HEADER_LEN = 8;
 
 /** The EtherType an LLC/SNAP header at `off` names, or -1 when there is none (other LLC, too short). */
-export function snapEtherType(b: Uint8Array, off: number, end: number): number {
+function snapEtherType(b: Uint8Array, off: number, end: number): number {
   if (end - off < SNAP_HEADER_LEN) return -1;
   if (b[off] !== 0xaa || b[off + 1] !== 0xaa || b[off + 2] !== 0x03) return -1;
   if (b[off + 3] !== 0 || b[off + 4] !== 0 || (b[off + 5] !== 0 && b[off + 5] !== 0xf8)) return -1;

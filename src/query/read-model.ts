@@ -46,6 +46,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.ts';
+import { MAX_DATE_MS } from '../decode/format.ts';
 import type { FlowRecord, MetricWindow, TopEntry } from '../flow/records.ts';
 import type { DuckDBStore } from '../sinks/db/duckdb-store.ts';
 import { INTERNAL_FUNCTION_PREFIX, READ_ONLY_DUCKDB_CONFIG, storeOpenError, verifySchema } from '../sinks/db/schema.ts';
@@ -254,7 +255,7 @@ function isoMicros(us: bigint, fallback: string): string {
   const sec = us / 1_000_000n - (us % 1_000_000n < 0n ? 1n : 0n);
   const frac = us - sec * 1_000_000n;
   const ms = Number(sec) * 1000;
-  if (!(Math.abs(ms) <= 8.64e15)) return fallback;
+  if (!(Math.abs(ms) <= MAX_DATE_MS)) return fallback;
   const d = new Date(ms).toISOString(); // ...T12:34:56.000Z
   return `${d.slice(0, -5)}.${frac.toString().padStart(6, '0')}Z`;
 }

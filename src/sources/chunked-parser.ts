@@ -53,6 +53,24 @@ export abstract class ChunkedParser {
     );
   }
 
+  /**
+   * The next frame's time from whole seconds and a fraction in `unit`s of `nsPerUnit` ns: a
+   * fraction of a second or more (damaged or crafted) carries into the seconds, with a warning.
+   */
+  protected setTime(sec: number, frac: number, nsPerUnit: number, unit: string): void {
+    let nanos = frac * nsPerUnit;
+    if (nanos >= 1e9) {
+      const carry = Math.floor(nanos / 1e9);
+      this.warn(
+        `record ${this.frames + 1}: fraction ${frac} ${unit} is a second or more; ${carry} s carried into the seconds`,
+      );
+      sec += carry;
+      nanos -= carry * 1e9;
+    }
+    this.frame.tsSec = sec;
+    this.frame.tsNanos = nanos;
+  }
+
   /** Record a recoverable problem in `stats.warnings`, keeping at most `MAX_WARNINGS`. */
   protected warn(message: string): void {
     const w = this.stats.warnings;

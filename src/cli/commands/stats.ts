@@ -4,6 +4,7 @@
 import { PacketContext } from '../../core/packet.ts';
 import type { Frame } from '../../core/source.ts';
 import { decodeFrame } from '../../decode/dispatch.ts';
+import { MAX_DATE_MS } from '../../decode/format.ts';
 import type { HierarchyNode, StatsReport } from '../../flow/capture-stats.ts';
 import { CaptureStats } from '../../flow/capture-stats.ts';
 import { readCapture } from '../../sources/capture.ts';
@@ -28,16 +29,13 @@ function hierarchyLines(nodes: HierarchyNode[], total: number, indent: string, o
   }
 }
 
-/** Largest |milliseconds| a Date holds (ECMA-262: ±100,000,000 days from the epoch). */
-const MAX_DATE_MS = 8.64e15;
-
 /**
  * A packet time as ISO 8601 UTC; seconds since the epoch when a crafted time (pcapng if_tsoffset,
  * 64-bit units) lies outside the calendar Date can show.
  * @example
  * isoSeconds(0); // '1970-01-01T00:00:00.000Z'
  */
-export function isoSeconds(s: number): string {
+function isoSeconds(s: number): string {
   const ms = s * 1000;
   // Floored: Date truncates toward zero, which would round a time before 1970 up.
   return Math.abs(ms) <= MAX_DATE_MS

@@ -48,7 +48,7 @@ import {
   type DuckDBTableFunctionInfo,
 } from '@duckdb/node-api';
 import { isPipelineError, PipelineError } from '../../core/errors.ts';
-import { LAYER_IPV4, LAYER_IPV6, LAYER_TCP, LAYER_UDP, layerBit } from '../../core/layers.ts';
+import { LAYER_IPV4, LAYER_IPV6, LAYER_TCP, layerBit } from '../../core/layers.ts';
 import type { PacketContext } from '../../core/packet.ts';
 import type { RecordStore } from '../../core/store.ts';
 import { formatIPv4, formatIPv6 } from '../../decode/format.ts';
@@ -585,7 +585,6 @@ const F_BFLAGS = fo('bwd_tcp_flags');
 const F_PARTIAL = fo('partial');
 
 const BIT_IP = layerBit(LAYER_IPV4) | layerBit(LAYER_IPV6);
-const BIT_PORTS = layerBit(LAYER_TCP) | layerBit(LAYER_UDP);
 const BIT_TCP = layerBit(LAYER_TCP);
 
 function noPacket(_p: PacketContext, _tsUs: number): void {}
@@ -854,7 +853,7 @@ export class DuckDBStore implements RecordStore {
     const v = b.num;
     const layers = p.layers;
     const ipv = (layers & BIT_IP) !== 0 ? p.ipVersion : 0;
-    const ports = (layers & BIT_PORTS) !== 0 || p.portsOnly;
+    const ports = p.hasPorts();
     v[i] = p.frameNumber;
     v[CAP + i] = tsUs;
     v[2 * CAP + i] = p.frameLength;

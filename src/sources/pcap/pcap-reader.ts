@@ -155,17 +155,7 @@ export class PcapReader extends ChunkedParser {
       f.off = o + PCAP_RECORD_HEADER_LEN;
       f.caplen = incl;
       f.wirelen = orig;
-      let nanos = frac * scale;
-      if (nanos >= 1e9) {
-        const carry = Math.floor(nanos / 1e9);
-        this.warn(
-          `record ${this.frames + 1}: fraction ${frac} ${this.nanos ? 'ns' : 'µs'} is a second or more; ${carry} s carried into the seconds`,
-        );
-        sec += carry;
-        nanos -= carry * 1e9;
-      }
-      f.tsSec = sec;
-      f.tsNanos = nanos;
+      this.setTime(sec, frac, scale, this.nanos ? 'ns' : 'µs');
       this.frames++;
       this.onFrame(f);
       o += PCAP_RECORD_HEADER_LEN + incl;

@@ -35,8 +35,8 @@ describe('snoop reader', () => {
     r.end();
     assert.deepEqual(got, ['1000 999999000', '1001 0', '5294 967295000']);
     assert.deepEqual(r.stats.warnings, [
-      'record 2: 1000000 µs is a second or more; 1 s carried into the seconds',
-      'record 3: 4294967295 µs is a second or more; 4294 s carried into the seconds',
+      'record 2: fraction 1000000 µs is a second or more; 1 s carried into the seconds',
+      'record 3: fraction 4294967295 µs is a second or more; 4294 s carried into the seconds',
     ]);
   });
 });

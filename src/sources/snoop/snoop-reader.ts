@@ -73,17 +73,7 @@ export class SnoopReader extends ChunkedParser {
       f.off = o + SNOOP_RECORD_HEADER_LEN;
       f.caplen = incl;
       f.wirelen = orig;
-      let sec = be32(b, o + 16);
-      let usec = be32(b, o + 20);
-      if (usec >= 1e6) {
-        // As pcap's reader does: whole seconds in the fraction go to the seconds.
-        const carry = Math.floor(usec / 1e6);
-        this.warn(`record ${this.frames + 1}: ${usec} µs is a second or more; ${carry} s carried into the seconds`);
-        sec += carry;
-        usec -= carry * 1e6;
-      }
-      f.tsSec = sec;
-      f.tsNanos = usec * 1000;
+      this.setTime(be32(b, o + 16), be32(b, o + 20), 1000, 'µs');
       this.frames++;
       this.onFrame(f);
       o += rec;
